@@ -1,0 +1,67 @@
+"""The renderer contract (DESIGN.md, "A renderer").
+
+A renderer is a small class, not a subclass of anything here. It declares:
+
+* ``name``     unique kebab-case name, no dots (``molecule``, ``text-page``)
+* ``markup``   what the target is (``text``, ``smiles``, ``chart-json``, ...)
+* ``task``     GOT's prompt family for its samples: ``ocr`` or ``format``
+* ``version``  bumped whenever its output changes for the same seed
+* ``Options``  a pydantic model of its options (defaults, types, unknown keys rejected)
+
+and is built as ``Renderer(options, corpus_path)``, where ``corpus_path`` is a user corpus or
+``None`` for the built-in offline default. ``render(rng)`` must be a pure function of the
+``numpy.random.Generator`` it is given (and the corpus): no global RNG, no clock, no state carried
+from one sample to the next. ``validate(sample)`` (optional) raises :class:`Reject` when the pair
+is not faithful; ``render`` may raise :class:`Reject` too. ``close()`` (optional) frees back-ends.
+A renderer may expose ``corpus`` (a :class:`corpora.base.Corpus`) so the engine can report the
+corpus lines it rejected while loading.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+import pydantic
+from PIL import Image
+
+TASKS = ("ocr", "format")
+
+
+class Reject(Exception):
+    """A sample that must not be written. ``reason`` is a short kebab-case key counted in stats;
+    ``detail`` is free text for logs (e.g. the LaTeX error line)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class RendererOptions(pydantic.BaseModel):
+    """Base for a renderer's ``Options``: immutable, and an unknown key is an error."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclasses.dataclass
+class Sample:
+    """One rendered pair. ``images`` holds one PIL image (several for multi-page);
+    ``meta`` records every random choice and must be JSON-serialisable. A renderer may set
+    ``meta["task"]`` to override its class ``task`` for one sample (fine-grained tasks)."""
+
+    images: list[Image.Image]
+    target: str
+    meta: dict[str, Any]
+
+
+@runtime_checkable
+class Renderer(Protocol):
+    name: ClassVar[str]
+    markup: ClassVar[str]
+    task: ClassVar[str]
+    version: ClassVar[str]
+    Options: ClassVar[type[RendererOptions]]
+
+    def render(self, rng: np.random.Generator) -> Sample: ...
