@@ -1,0 +1,129 @@
+"""GOT's tokenizer: a byte-level BPE trained on the shards' targets, with GOT's special tokens.
+
+GOT (paper section 3) decodes with Qwen's byte-level BPE vocabulary, whose chat and image markers are
+single tokens. A run that starts from a checkpoint uses that checkpoint's tokenizer; a run from scratch
+trains one here with the ``tokenizers`` library (its "byte-level BPE" recipe, as GPT-2 and Qwen2 use)
+and saves it as a ``transformers`` fast tokenizer folder that ``GotOcr2Processor`` and
+``AutoTokenizer.from_pretrained`` load.
+
+Command line: ``gotforge tokenizer --shards GLOB --vocab-size N --out DIR`` (``main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import io
+import tarfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from transformers import PreTrainedTokenizerFast
+
+EOS = "<|endoftext|>"
+IM_START = "<|im_start|>"
+IM_END = "<|im_end|>"
+IMG_START = "<img>"
+IMG_END = "</img>"
+IMG_PAD = "<imgpad>"
+REF_START, REF_END = "<ref>", "</ref>"
+BOX_START, BOX_END = "<box>", "</box>"
+
+# Order fixes their ids (0..9) in a freshly trained vocabulary.
+SPECIAL_TOKENS: tuple[str, ...] = (
+    EOS, IM_START, IM_END, IMG_START, IMG_END, IMG_PAD, REF_START, REF_END, BOX_START, BOX_END,
+)
+
+
+def train_tokenizer(
+    texts: Iterable[str], vocab_size: int, min_frequency: int = 2
+) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE on ``texts`` and wrap it as a ``transformers`` fast tokenizer.
+
+    The vocabulary holds the 256 byte symbols (so any text round-trips), GOT's special tokens as single
+    ids, and merges up to ``vocab_size`` in all. ``<|endoftext|>`` is both eos and pad, as in Qwen2.
+    """
+    minimum = 256 + len(SPECIAL_TOKENS)
+    if vocab_size < minimum:
+        raise ValueError(f"vocab_size must be at least {minimum} (256 bytes + special tokens), found {vocab_size}")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    return wrap_tokenizer(tok)
+
+
+def wrap_tokenizer(tok: Tokenizer) -> PreTrainedTokenizerFast:
+    """A ``tokenizers.Tokenizer`` as a ``transformers`` fast tokenizer with GOT's roles set."""
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token=EOS,
+        pad_token=EOS,
+        unk_token=None,
+        additional_special_tokens=[t for t in SPECIAL_TOKENS if t != EOS],
+        padding_side="right",
+        clean_up_tokenization_spaces=False,
+    )
+    fast.model_max_length = 1_000_000
+    return fast
+
+
+def check_special_tokens(tokenizer: PreTrainedTokenizerFast) -> dict[str, int]:
+    """The id of each GOT special token; raises if one is missing or splits into several ids."""
+    ids: dict[str, int] = {}
+    for token in SPECIAL_TOKENS:
+        encoded = tokenizer.encode(token, add_special_tokens=False)
+        if len(encoded) != 1:
+            raise ValueError(
+                f"tokenizer encodes GOT's special token {token!r} as {len(encoded)} ids {encoded}; "
+                "expected a single id (train one with `gotforge tokenizer` or add it as a special token)"
+            )
+        ids[token] = encoded[0]
+    return ids
+
+
+def iter_shard_targets(pattern: str | Sequence[str]) -> Iterator[str]:
+    """The ``.txt`` members (targets) of the WebDataset tar shards matching ``pattern`` (globs).
+
+    Reads tars directly (the shard format is plain tar, DESIGN.md "A sample in a shard"), in sorted
+    path order, so the trained vocabulary is reproducible.
+    """
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    paths = sorted({p for pat in patterns for p in glob.glob(pat, recursive=True)})
+    if not paths:
+        raise FileNotFoundError(f"no shard matches {patterns}")
+    for path in paths:
+        with tarfile.open(path) as tar:
+            for member in tar:
+                if member.isfile() and member.name.endswith(".txt"):
+                    fh = tar.extractfile(member)
+                    if fh is not None:
+                        yield io.TextIOWrapper(fh, encoding="utf-8").read()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``gotforge tokenizer --shards GLOB --vocab-size N --out DIR``."""
+    parser = argparse.ArgumentParser(prog="gotforge tokenizer", description=__doc__.splitlines()[0])
+    parser.add_argument("--shards", required=True, action="append", help="tar shard glob (repeatable)")
+    parser.add_argument("--vocab-size", type=int, required=True)
+    parser.add_argument("--min-frequency", type=int, default=2)
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
+    tokenizer = train_tokenizer(iter_shard_targets(args.shards), args.vocab_size, args.min_frequency)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(args.out)
+    print(f"tokenizer: {len(tokenizer)} tokens -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
