@@ -1,0 +1,1 @@
+"""Pipelines: the generation engine, shard writing, preview, data loading, training, evaluation, CLI."""

@@ -1,0 +1,120 @@
+"""The ``gotforge`` command: one thin ``main(argv)`` that tests call; the work lives elsewhere.
+
+Subcommands import what they need when they run, so ``gotforge renderers`` never pays for torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _renderers(args: argparse.Namespace) -> int:
+    from renderers import registry
+
+    rows = [("name", "markup", "task", "version", "package")]
+    for name, entry in registry.entries().items():
+        try:
+            cls = entry.load()
+            rows.append((name, cls.markup, cls.task, str(cls.version), entry.package))
+        except Exception as err:  # noqa: BLE001 - a broken plugin is shown, not fatal to the listing
+            rows.append((name, "-", "-", "-", f"{entry.package} (cannot load: {err})"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for number, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from pipelines import render_config
+    from pipelines.engine import render_run
+
+    if args.config:
+        if args.renderer:
+            raise render_config.ConfigError("give either --config or --renderer, not both")
+        config, settings = render_config.load_mix(args.config, args.set)
+        out = args.out or settings["out"]
+        workers = args.workers or settings["workers"] or 1
+    else:
+        if not args.renderer:
+            raise render_config.ConfigError("name at least one --renderer (see `gotforge renderers`) or give --config")
+        config = render_config.from_args(args.renderer, args.samples, args.shard_size, args.seed, args.corpus, args.set)
+        out, workers = args.out, args.workers or 1
+    if not out:
+        raise render_config.ConfigError("no output folder: pass --out DIR (or set out: in the config file)")
+    manifest = render_run(config, Path(out), workers=workers, show_progress=not args.quiet)
+    totals = manifest["totals"]
+    print(f"{out}: {totals['samples']} samples in {totals['shards']} shards, {totals['rejects']} rejected "
+          f"{manifest['rejects'] or ''}".rstrip())
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from pipelines.preview import write_preview
+
+    written = write_preview(Path(args.dir), Path(args.out), n=args.n, seed=args.seed)
+    print(f"{args.out}: {written} samples")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from pipelines.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gotforge", description="OCR-2.0 data engine and GOT trainer")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("renderers", help="list registered renderers")
+    p.set_defaults(func=_renderers)
+
+    p = sub.add_parser("render", help="render samples into WebDataset shards")
+    p.add_argument("--renderer", action="append", default=[], metavar="NAME", help="renderer to run (repeatable)")
+    p.add_argument("--config", help="a render config YAML (weighted mix), e.g. configs/render/demo.yaml")
+    p.add_argument("--out", help="output folder (shards, sizes.json, manifest.json)")
+    p.add_argument("--samples", type=int, default=100, help="samples per renderer (default 100)")
+    p.add_argument("--shard-size", type=int, default=1000, help="samples per shard (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
+    p.add_argument("--corpus", help="user corpus: a file of one item per line, a .jsonl file or a folder")
+    p.add_argument("--set", action="append", default=[], metavar="R.KEY=VALUE", help="renderer option")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_render)
+
+    p = sub.add_parser("preview", help="write a static HTML gallery of a shard folder")
+    p.add_argument("dir", help="a folder written by `gotforge render`")
+    p.add_argument("--out", required=True, help="the HTML file to write")
+    p.add_argument("--n", type=int, default=48, help="samples to show (default 48)")
+    p.add_argument("--seed", type=int, default=0, help="which samples to show (default 0)")
+    p.set_defaults(func=_preview)
+
+    p = sub.add_parser("bench", help="measure renderer and engine speed (prints tables)")
+    p.add_argument("--renderer", action="append", default=[], metavar="NAME", help="renderer(s) to measure (default all)")
+    p.add_argument("--samples", type=int, default=0, help="samples per measurement (default per renderer)")
+    p.add_argument("--out", default="runs/bench", help="scratch folder (default runs/bench)")
+    p.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from corpora.base import CorpusError
+    from pipelines.engine import RunError
+    from pipelines.render_config import ConfigError
+    from renderers.registry import RegistryError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, CorpusError, RegistryError, RunError) as err:
+        print(f"gotforge {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

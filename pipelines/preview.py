@@ -1,0 +1,108 @@
+"""A static, offline HTML gallery of a shard folder: each sample's image beside its target and meta.
+
+Samples are drawn reproducibly (``seed``) and evenly across renderers. Images are embedded as data
+URIs (downscaled for size), every text is HTML-escaped: the page loads nothing from anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import tarfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+PREVIEW_MAX_SIDE = 640
+
+
+def _committed_shards(folder: Path) -> dict[str, list[tuple[Path, int]]]:
+    sizes_path = folder / "sizes.json"
+    if not sizes_path.exists():
+        raise FileNotFoundError(f"{folder} has no sizes.json; is it a folder written by `gotforge render`?")
+    sizes = json.loads(sizes_path.read_text(encoding="utf-8"))
+    by_renderer: dict[str, list[tuple[Path, int]]] = defaultdict(list)
+    for name, count in sorted(sizes.items()):
+        by_renderer[name.split("/")[0]].append((folder / name, count))
+    return dict(sorted(by_renderer.items()))
+
+
+def pick_samples(folder: Path, n: int, seed: int) -> list[tuple[Path, int]]:
+    """``n`` (tar, index) pairs, round-robin over renderers, reproducible for a seed."""
+    rng = np.random.default_rng(seed)
+    pools = []
+    for shards in _committed_shards(folder).values():
+        pairs = [(tar, i) for tar, count in shards for i in range(count)]
+        order = rng.permutation(len(pairs))
+        pools.append([pairs[i] for i in order])
+    picked: list[tuple[Path, int]] = []
+    depth = 0
+    while len(picked) < n and any(depth < len(pool) for pool in pools):
+        picked += [pool[depth] for pool in pools if depth < len(pool)]
+        depth += 1
+    return picked[:n]
+
+
+def _read_sample(tar_path: Path, index: int) -> dict[str, bytes]:
+    with tarfile.open(tar_path) as tar:
+        members = [m for m in tar.getmembers() if m.isfile()]
+        keys = sorted({m.name.split(".", 1)[0] for m in members})
+        key = keys[index]
+        found = {}
+        for member in members:
+            stem, _, suffix = member.name.partition(".")
+            if stem == key:
+                handle = tar.extractfile(member)
+                assert handle is not None
+                found[suffix] = handle.read()
+        found["__key__"] = key.encode()
+        return found
+
+
+def _data_uri(png: bytes) -> str:
+    image = Image.open(io.BytesIO(png))
+    image.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _card(sample: dict[str, bytes]) -> str:
+    meta = json.loads(sample["json"])
+    pages = [k for k in sorted(sample) if k.endswith("png") or k.endswith("jpg")]
+    images = "".join(f'<img src="{_data_uri(sample[p])}" alt="{html.escape(p)}">' for p in pages)
+    target = html.escape(sample["txt"].decode("utf-8"))
+    title = html.escape(f"{sample['__key__'].decode()} · {meta.get('task')} · {meta.get('lang')} · "
+                        f"prompt {meta.get('prompt')!r}")
+    meta_text = html.escape(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True))
+    return (f'<section><h2>{title}</h2><div class="pair"><div class="img">{images}</div>'
+            f'<div class="txt"><pre>{target}</pre><details><summary>meta</summary><pre>{meta_text}</pre>'
+            f"</details></div></div></section>")
+
+
+STYLE = """body{font-family:sans-serif;margin:1em;background:#f4f4f4}section{background:#fff;margin:0 0 1em;
+padding:.5em 1em;border-radius:6px}h2{font-size:.9em;color:#555;font-weight:normal}.pair{display:flex;gap:1em}
+.img{flex:1;min-width:0}.img img{max-width:100%;border:1px solid #ddd;display:block;margin-bottom:4px}
+.txt{flex:1;min-width:0}pre{white-space:pre-wrap;word-break:break-word;font-size:.85em;background:#fafafa;
+padding:.5em;margin:0}"""
+
+
+def write_preview(folder: Path, out: Path, n: int = 48, seed: int = 0) -> int:
+    """Write the gallery of ``n`` samples from ``folder`` to ``out``; returns the number shown."""
+    picked = pick_samples(folder, n, seed)
+    cards = [_card(_read_sample(tar, index)) for tar, index in picked]
+    manifest_path = folder / "manifest.json"
+    summary = ""
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        summary = html.escape(f"{manifest['totals']} · rejects {manifest['rejects']}")
+    page = (f'<!doctype html><html><head><meta charset="utf-8"><title>gotforge preview: '
+            f"{html.escape(str(folder))}</title><style>{STYLE}</style></head><body>"
+            f"<h1>{html.escape(str(folder))}</h1><p>{summary}</p>{''.join(cards)}</body></html>")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return len(cards)

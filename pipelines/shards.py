@@ -1,0 +1,209 @@
+"""Writing one shard: the unit of work, failure, resumption and accounting (img2dataset style).
+
+A shard ``DIR/<renderer>/<renderer>-<shard:06d>.tar`` is written to a hidden temp name, fsynced and
+renamed; only then is ``<renderer>-<shard:06d>.stats.json`` written (also atomically), and that
+file is what marks the shard committed. Member layout and determinism follow DESIGN.md ("A sample
+in a shard"): fixed mtime/owner/mode, members sorted per sample, PNG bytes from fixed settings.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import io
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from webdataset import TarWriter
+
+from got_model.prompts import query_for_meta
+from pipelines.checks import check_sample
+from pipelines.seeding import sample_rng, sample_seed
+from renderers.base import Reject, Sample
+
+# Rejects in a row for one sample before its shard is failed (a renderer that rejects
+# everything must stop the shard, never loop).
+MAX_ATTEMPTS = 25
+
+ProgressFn = Callable[[int, int], None]  # (samples written, rejects) since the last call
+
+
+class ShardError(RuntimeError):
+    """A shard could not be completed (its renderer rejected a sample too many times)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardJob:
+    renderer: str
+    shard: int
+    count: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.renderer}-{self.shard:06d}"
+
+    def tar_path(self, out: Path) -> Path:
+        return out / self.renderer / f"{self.name}.tar"
+
+    def stats_path(self, out: Path) -> Path:
+        return out / self.renderer / f"{self.name}.stats.json"
+
+    def temp_path(self, out: Path) -> Path:
+        return out / self.renderer / f".{self.name}.tar.tmp"
+
+
+def sample_key(renderer: str, shard: int, index: int) -> str:
+    return f"{renderer}-{shard:06d}-{index:06d}"
+
+
+def png_bytes(image: Image.Image, compress_level: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
+def shard_meta(renderer: Any, sample: Sample, seed: int, attempt: int) -> dict[str, Any]:
+    """The renderer's meta plus the fields DESIGN.md requires in every sample."""
+    meta = dict(sample.meta)
+    meta.setdefault("task", renderer.task)
+    if len(sample.images) > 1:
+        meta.setdefault("pages", len(sample.images))
+    meta.update(
+        renderer=renderer.name,
+        renderer_version=renderer.version,
+        markup=renderer.markup,
+        seed=seed,
+        attempt=attempt,
+    )
+    meta["prompt"] = query_for_meta(meta)
+    if "lang" not in meta:
+        raise TypeError(f"renderer {renderer.name} left out meta['lang'] (required by the sample contract)")
+    return meta
+
+
+def encode_sample(key: str, sample: Sample, meta: dict[str, Any], compress_level: int) -> dict[str, Any]:
+    members: dict[str, Any] = {
+        "__key__": key,
+        "txt": sample.target.encode("utf-8"),
+        "json": json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+    }
+    if len(sample.images) == 1:
+        members["png"] = png_bytes(sample.images[0], compress_level)
+    else:
+        for page, image in enumerate(sample.images):
+            members[f"p{page}.png"] = png_bytes(image, compress_level)
+    return members
+
+
+@dataclasses.dataclass
+class Timing:
+    render: float = 0.0
+    validate: float = 0.0
+
+
+def render_valid(renderer: Any, run_seed: int, job: ShardJob, index: int,
+                 rejects: collections.Counter[str], timing: Timing) -> tuple[Sample, int, int]:
+    """Render sample ``index`` of ``job``, retrying with the next attempt's seed on a reject."""
+    validate = getattr(renderer, "validate", None)
+    for attempt in range(MAX_ATTEMPTS):
+        seed = sample_seed(run_seed, job.renderer, job.shard, index, attempt)
+        try:
+            start = time.perf_counter()
+            sample = renderer.render(sample_rng(seed))
+            checked = time.perf_counter()
+            timing.render += checked - start
+            check_sample(sample)
+            if validate is not None:
+                validate(sample)
+            timing.validate += time.perf_counter() - checked
+            return sample, seed, attempt
+        except Reject as reject:
+            rejects[reject.reason] += 1
+    raise ShardError(
+        f"renderer {job.renderer} rejected sample {index} of shard {job.shard} {MAX_ATTEMPTS} times in a row "
+        f"(rejects so far: {dict(rejects)}); check its corpus and options"
+    )
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=1, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    fsync_dir(path.parent)
+
+
+def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob, out: Path,
+               progress: ProgressFn) -> dict[str, Any]:
+    """Render, write and commit one shard; returns its stats (also written beside it)."""
+    (out / job.renderer).mkdir(parents=True, exist_ok=True)
+    temp = job.temp_path(out)
+    rejects: collections.Counter[str] = collections.Counter()
+    timing = Timing()
+    started = time.perf_counter()
+    attempts = 0
+    with open(temp, "wb") as handle:
+        writer = TarWriter(handle, user="", group="", mode=0o644, mtime=0, encoder=False)
+        for index in range(job.count):
+            before = sum(rejects.values())
+            sample, seed, attempt = render_valid(renderer, run_seed, job, index, rejects, timing)
+            attempts += attempt + 1
+            meta = shard_meta(renderer, sample, seed, attempt)
+            writer.write(encode_sample(sample_key(job.renderer, job.shard, index), sample, meta, compress_level))
+            progress(1, sum(rejects.values()) - before)
+        writer.close()
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, job.tar_path(out))
+    fsync_dir(out / job.renderer)
+    stats = {
+        "shard": job.name,
+        "tar": job.tar_path(out).name,
+        "renderer": job.renderer,
+        "renderer_version": renderer.version,
+        "count": job.count,
+        "attempts": attempts,
+        "rejects": dict(sorted(rejects.items())),
+        "bytes": job.tar_path(out).stat().st_size,
+        "seconds": round(time.perf_counter() - started, 4),
+        "render_seconds": round(timing.render, 4),
+        "validate_seconds": round(timing.validate, 4),
+    }
+    write_json_atomic(job.stats_path(out), stats)
+    return stats
+
+
+def committed_stats(job: ShardJob, out: Path) -> dict[str, Any] | None:
+    """The stats of a committed, intact shard, or ``None`` when it must be (re)made."""
+    stats_path, tar_path = job.stats_path(out), job.tar_path(out)
+    if not stats_path.exists() or not tar_path.exists():
+        return None
+    try:
+        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if stats.get("bytes") != tar_path.stat().st_size or stats.get("count") != job.count:
+        return None
+    return stats
+
+
+def remove_uncommitted(job: ShardJob, out: Path) -> None:
+    """Drop what an interrupted run left of a shard: its temp file, or a tar without stats."""
+    for path in (job.temp_path(out), job.tar_path(out), job.stats_path(out)):
+        path.unlink(missing_ok=True)
