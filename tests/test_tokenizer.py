@@ -1,0 +1,69 @@
+"""GOT's byte-level BPE: trained locally, special tokens single ids, loads in transformers, round-trips."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+from transformers import AutoTokenizer
+
+from got_model.tokenizer import SPECIAL_TOKENS, check_special_tokens, iter_shard_targets, main, train_tokenizer
+
+TEXTS = [f"Invoice {i}: total $ {i * 3.5:.2f}, café naïve 数学 \\frac{{a}}{{b}} CCO" for i in range(100)]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return train_tokenizer(TEXTS, vocab_size=400)
+
+
+def test_special_tokens_are_single_ids(tokenizer):
+    ids = check_special_tokens(tokenizer)
+    assert list(ids) == list(SPECIAL_TOKENS)
+    assert sorted(ids.values()) == list(range(len(SPECIAL_TOKENS)))
+    assert tokenizer.eos_token == tokenizer.pad_token == "<|endoftext|>"
+
+
+@pytest.mark.parametrize("text", ["Invoice 7: total $ 24.50", "数学 ∑ émoji 🙂 \t\n  spaces", "<|im_end|>a<imgpad><box>"])
+def test_round_trip(tokenizer, text):
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    assert tokenizer.decode(ids) == text
+
+
+def test_saved_folder_loads_in_transformers(tokenizer, tmp_path):
+    tokenizer.save_pretrained(tmp_path)
+    loaded = AutoTokenizer.from_pretrained(tmp_path)
+    assert check_special_tokens(loaded) == check_special_tokens(tokenizer)
+    text = "Invoice 12: café <|im_start|>"
+    assert loaded.encode(text) == tokenizer.encode(text)
+    assert loaded.pad_token_id == tokenizer.pad_token_id
+
+
+def test_too_small_vocab_is_refused():
+    with pytest.raises(ValueError, match="at least 266"):
+        train_tokenizer(TEXTS, vocab_size=100)
+
+
+def _write_shard(path: Path, targets: list[str]) -> None:
+    with tarfile.open(path, "w") as tar:
+        for i, target in enumerate(targets):
+            for name, data in ((f"s-{i:06d}.txt", target.encode()), (f"s-{i:06d}.json", b"{}")):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+
+def test_cli_trains_from_shards(tmp_path):
+    (tmp_path / "shards").mkdir()
+    _write_shard(tmp_path / "shards" / "a-000000.tar", TEXTS[:50])
+    _write_shard(tmp_path / "shards" / "a-000001.tar", TEXTS[50:])
+    assert list(iter_shard_targets(str(tmp_path / "shards" / "*.tar"))) == TEXTS
+    out = tmp_path / "tok"
+    assert main(["--shards", str(tmp_path / "shards" / "*.tar"), "--vocab-size", "300", "--out", str(out)]) == 0
+    loaded = AutoTokenizer.from_pretrained(out)
+    assert len(loaded) == 300
+    check_special_tokens(loaded)
+    with pytest.raises(FileNotFoundError):
+        list(iter_shard_targets(str(tmp_path / "none" / "*.tar")))
