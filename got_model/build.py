@@ -45,7 +45,11 @@ Model = GotOcr2ForConditionalGeneration | Stage1Model
 
 # Parameters that stage 2 carries over from a stage-1 (or any GOT) checkpoint: everything up to the
 # second stride-2 conv. The projector's linear layer is new.
-ENCODER_PREFIXES = ("vision_tower.", "multi_modal_projector.conv_upsampler1.", "multi_modal_projector.conv_upsampler2.")
+ENCODER_PREFIXES = (
+    "vision_tower.",
+    "multi_modal_projector.conv_upsampler1.",
+    "multi_modal_projector.conv_upsampler2.",
+)
 
 
 @dataclass
@@ -125,7 +129,11 @@ def build_model(preset: Preset, tokenizer: PreTrainedTokenizerBase, seed: int = 
 
 def _checkpoint_tensors(ckpt_dir: Path) -> dict[str, torch.Tensor]:
     """All tensors of a stage-1 folder (encoder.safetensors) or a HF GOT folder (*.safetensors)."""
-    files = [ckpt_dir / ENCODER_NAME] if is_stage1_checkpoint(ckpt_dir) else sorted(ckpt_dir.glob("*.safetensors"))
+    files = (
+        [ckpt_dir / ENCODER_NAME]
+        if is_stage1_checkpoint(ckpt_dir)
+        else sorted(ckpt_dir.glob("*.safetensors"))
+    )
     if not files:
         raise FileNotFoundError(f"{ckpt_dir}: no {ENCODER_NAME} or *.safetensors to take an encoder from")
     tensors: dict[str, torch.Tensor] = {}
@@ -148,7 +156,9 @@ def _processor_normalization(ckpt_dir: Path) -> tuple[list[float], list[float]] 
 
 
 @torch.no_grad()
-def init_encoder_from(model: Model, ckpt_dir: str | Path, processor: GotOcr2Processor | None = None) -> list[str]:
+def init_encoder_from(
+    model: Model, ckpt_dir: str | Path, processor: GotOcr2Processor | None = None
+) -> list[str]:
     """Copy the vision tower and both stride-2 convs from a stage-1 (or GOT) checkpoint into ``model``.
 
     The copy is exact (same dtype, same bits). The projector's linear layer and the decoder keep their
@@ -160,9 +170,14 @@ def init_encoder_from(model: Model, ckpt_dir: str | Path, processor: GotOcr2Proc
     target = {k: v for k, v in _model_params(model).items() if k.startswith(ENCODER_PREFIXES)}
     missing = sorted(set(target) - set(source))
     if missing:
-        raise KeyError(f"{path}: checkpoint lacks encoder weights {missing[:5]}{' ...' if len(missing) > 5 else ''}")
-    mismatched = [f"{k}: {tuple(source[k].shape)} vs {tuple(v.shape)}" for k, v in target.items()
-                  if source[k].shape != v.shape]
+        raise KeyError(
+            f"{path}: checkpoint lacks encoder weights {missing[:5]}{' ...' if len(missing) > 5 else ''}"
+        )
+    mismatched = [
+        f"{k}: {tuple(source[k].shape)} vs {tuple(v.shape)}"
+        for k, v in target.items()
+        if source[k].shape != v.shape
+    ]
     if mismatched:
         raise ValueError(
             f"{path}: encoder shapes differ from the model's (checkpoint vs model): {mismatched[:4]}; a stage-1 "
@@ -172,7 +187,9 @@ def init_encoder_from(model: Model, ckpt_dir: str | Path, processor: GotOcr2Proc
         saved = _processor_normalization(path)
         ours = (list(processor.image_processor.image_mean), list(processor.image_processor.image_std))
         if saved is not None and [list(map(float, s)) for s in saved] != [list(map(float, o)) for o in ours]:
-            raise ValueError(f"{path}: the encoder was trained with image_mean/std {saved}, this run uses {ours}")
+            raise ValueError(
+                f"{path}: the encoder was trained with image_mean/std {saved}, this run uses {ours}"
+            )
     for key, param in target.items():
         param.copy_(source[key].to(param.dtype))
     return sorted(target)
@@ -201,7 +218,9 @@ def load_checkpoint(ckpt_dir: str | Path) -> Built:
         model: Model = Stage1Model.from_pretrained(path)
     else:
         if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"{path}: neither a stage-1 folder nor a Hugging Face folder with config.json")
+            raise FileNotFoundError(
+                f"{path}: neither a stage-1 folder nor a Hugging Face folder with config.json"
+            )
         model = GotOcr2ForConditionalGeneration.from_pretrained(str(path))
     return Built(model, processor, int(model.config.image_seq_length))
 
@@ -225,7 +244,9 @@ def create(
     else:
         preset = load_preset(model)
         if tokenizer is None:
-            raise ValueError(f"preset {preset.name!r} needs a tokenizer folder (train one with `gotforge tokenizer`)")
+            raise ValueError(
+                f"preset {preset.name!r} needs a tokenizer folder (train one with `gotforge tokenizer`)"
+            )
         tok = load_tokenizer(tokenizer) if isinstance(tokenizer, (str, Path)) else tokenizer
         built = Built(build_model(preset, tok, seed), build_processor(preset, tok), preset.image_seq_length)
     if init_encoder is not None:

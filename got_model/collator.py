@@ -80,8 +80,11 @@ class GotCollator:
         if self.prompt_style == "got":
             return query_for_meta(meta)
         return transformers_query(
-            meta["task"], box=meta.get("box"), color=meta.get("color"),
-            crops=bool(meta.get("crops")), pages=bool(meta.get("pages")),
+            meta["task"],
+            box=meta.get("box"),
+            color=meta.get("color"),
+            crops=bool(meta.get("crops")),
+            pages=bool(meta.get("pages")),
         )
 
     def pixel_values(self, images: Sequence[Image.Image], meta: Mapping[str, Any]) -> torch.Tensor:

@@ -15,8 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoConfig, GotOcr2Config, GotOcr2ForConditionalGeneration, GotOcr2VisionConfig
-from transformers import AutoModelForCausalLM
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    GotOcr2Config,
+    GotOcr2ForConditionalGeneration,
+    GotOcr2VisionConfig,
+)
 
 from .presets import load_preset
 from .stage1 import CONFIG_NAME, DECODER_DIR, Stage1Model, is_stage1_checkpoint
@@ -38,24 +43,41 @@ def _meta_model(preset_or_dir: str | Path, vocab_size: int) -> tuple[torch.nn.Mo
         if path.is_dir() and is_stage1_checkpoint(path):
             config = json.loads((path / CONFIG_NAME).read_text(encoding="utf-8"))
             decoder = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path / DECODER_DIR))
-            vision = GotOcr2VisionConfig(**{k: v for k, v in config["vision_config"].items()
-                                            if k not in ("model_type", "transformers_version")})
-            return Stage1Model(vision, decoder, config["projector_channels"], config["image_token_index"],
-                               config["image_seq_length"]), f"stage-1 checkpoint {path}"
+            vision = GotOcr2VisionConfig(
+                **{
+                    k: v
+                    for k, v in config["vision_config"].items()
+                    if k not in ("model_type", "transformers_version")
+                }
+            )
+            return Stage1Model(
+                vision,
+                decoder,
+                config["projector_channels"],
+                config["image_token_index"],
+                config["image_seq_length"],
+            ), f"stage-1 checkpoint {path}"
         if path.is_dir():
             return GotOcr2ForConditionalGeneration(GotOcr2Config.from_pretrained(path)), f"checkpoint {path}"
         preset = load_preset(preset_or_dir)
         text = preset.text_config(vocab_size, {"pad_token_id": 0, "eos_token_id": 0, "bos_token_id": None})
         if preset.got_native:
             config = GotOcr2Config(
-                vision_config=preset.vision_config().to_dict(), text_config=text.to_dict(),
-                image_token_index=vocab_size - 1, image_seq_length=preset.image_seq_length,
+                vision_config=preset.vision_config().to_dict(),
+                text_config=text.to_dict(),
+                image_token_index=vocab_size - 1,
+                image_seq_length=preset.image_seq_length,
                 tie_word_embeddings=bool(text.tie_word_embeddings),
             )
             return GotOcr2ForConditionalGeneration(config), f"preset {preset.name}"
         decoder = AutoModelForCausalLM.from_config(text)
-        return Stage1Model(preset.vision_config(), decoder, preset.projector_channels or text.hidden_size,
-                           vocab_size - 1, preset.image_seq_length), f"preset {preset.name} (stage-1 composite)"
+        return Stage1Model(
+            preset.vision_config(),
+            decoder,
+            preset.projector_channels or text.hidden_size,
+            vocab_size - 1,
+            preset.image_seq_length,
+        ), f"preset {preset.name} (stage-1 composite)"
 
 
 def model_info(preset_or_dir: str | Path, vocab_size: int = QWEN_VOCAB) -> dict[str, Any]:
@@ -92,7 +114,7 @@ def model_info(preset_or_dir: str | Path, vocab_size: int = QWEN_VOCAB) -> dict[
     return {
         "source": source,
         "decoder": f"{text.model_type} ({text.num_hidden_layers} layers, width {text.hidden_size}, "
-                   f"vocab {text.vocab_size})",
+        f"vocab {text.vocab_size})",
         "parameters": counts,
         "image_tokens": tokens,
     }
@@ -102,18 +124,26 @@ def format_info(info: dict[str, Any]) -> str:
     """A plain-text table of ``model_info``'s result."""
     counts = info["parameters"]
     t = info["image_tokens"]
-    lines = [f"{info['source']}: decoder {info['decoder']}", "", f"{'part':<16}{'parameters':>16}{'share':>9}"]
+    lines = [
+        f"{info['source']}: decoder {info['decoder']}",
+        "",
+        f"{'part':<16}{'parameters':>16}{'share':>9}",
+    ]
     for part, n in counts.items():
         share = n / counts["total"] if counts["total"] else 0.0
         lines.append(f"{part:<16}{n:>16,}{share:>9.1%}")
     lines += [
         "",
-        f"image {t['image_size']} px / patch {t['patch_size']} = {t['patch_grid']}x{t['patch_grid']} grid "
-        f"({t['encoder_layers']} ViTDet layers, {t['window_size']}x{t['window_size']} windows, "
-        f"global at {t['global_attn_indexes']})",
-        f"-> conv 3x3 stride 2 -> {t['after_conv1']}x{t['after_conv1']} -> conv 3x3 stride 2 -> "
-        f"{t['after_conv2']}x{t['after_conv2']} = {t['image_tokens']} image tokens per image "
-        f"(image_seq_length {t['image_seq_length']}; x pages, or x crops + thumbnail)",
+        (
+            f"image {t['image_size']} px / patch {t['patch_size']} = {t['patch_grid']}x{t['patch_grid']} grid "
+            f"({t['encoder_layers']} ViTDet layers, {t['window_size']}x{t['window_size']} windows, "
+            f"global at {t['global_attn_indexes']})"
+        ),
+        (
+            f"-> conv 3x3 stride 2 -> {t['after_conv1']}x{t['after_conv1']} -> conv 3x3 stride 2 -> "
+            f"{t['after_conv2']}x{t['after_conv2']} = {t['image_tokens']} image tokens per image "
+            f"(image_seq_length {t['image_seq_length']}; x pages, or x crops + thumbnail)"
+        ),
     ]
     if t["image_tokens"] != t["image_seq_length"]:
         lines.append("WARNING: image_seq_length differs from the encoder's token count")
@@ -123,10 +153,14 @@ def format_info(info: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """``gotforge model-info PRESET_OR_DIR [--vocab-size N | --tokenizer DIR] [--json]``."""
     parser = argparse.ArgumentParser(prog="gotforge model-info", description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="preset name (got-base, got-tiny, ...), preset YAML, or checkpoint folder")
+    parser.add_argument(
+        "model", help="preset name (got-base, got-tiny, ...), preset YAML, or checkpoint folder"
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--vocab-size", type=int, default=None, help=f"for a preset (default {QWEN_VOCAB})")
-    group.add_argument("--tokenizer", type=Path, default=None, help="take the vocabulary size from this tokenizer")
+    group.add_argument(
+        "--tokenizer", type=Path, default=None, help="take the vocabulary size from this tokenizer"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     vocab = args.vocab_size or QWEN_VOCAB

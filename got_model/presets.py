@@ -89,15 +89,19 @@ class Preset(BaseModel):
         vision_fields = {f.name for f in dataclasses.fields(GotOcr2VisionConfig)}
         unknown = sorted(set(self.vision) - vision_fields)
         if unknown:
-            raise ValueError(f"preset {self.name!r}: unknown vision keys {unknown}; known: {sorted(vision_fields)}")
+            raise ValueError(
+                f"preset {self.name!r}: unknown vision keys {unknown}; known: {sorted(vision_fields)}"
+            )
         if "image_size" in self.vision:
             raise ValueError(f"preset {self.name!r}: set image_size at the top level, not under vision")
         if "model_type" not in self.text:
             raise ValueError(f"preset {self.name!r}: text needs a model_type (qwen2, opt, ...)")
         config_class = type(AutoConfig.for_model(self.text["model_type"]))
-        text_fields = {f.name for f in dataclasses.fields(config_class)} if dataclasses.is_dataclass(
-            config_class
-        ) else set(config_class().to_dict())
+        text_fields = (
+            {f.name for f in dataclasses.fields(config_class)}
+            if dataclasses.is_dataclass(config_class)
+            else set(config_class().to_dict())
+        )
         unknown = sorted(set(self.text) - text_fields - {"model_type"})
         if unknown:
             raise ValueError(
@@ -109,8 +113,10 @@ class Preset(BaseModel):
         vision = self.vision_config()
         grid = self.image_size // vision.patch_size
         if self.image_size % vision.patch_size:
-            raise ValueError(f"preset {self.name!r}: image_size {self.image_size} is not a multiple of "
-                             f"patch_size {vision.patch_size}")
+            raise ValueError(
+                f"preset {self.name!r}: image_size {self.image_size} is not a multiple of "
+                f"patch_size {vision.patch_size}"
+            )
         tokens = image_tokens(self.image_size, vision.patch_size)
         if tokens != self.image_seq_length:
             raise ValueError(
@@ -119,8 +125,10 @@ class Preset(BaseModel):
             )
         bad = [i for i in vision.global_attn_indexes if i >= vision.num_hidden_layers]
         if bad:
-            raise ValueError(f"preset {self.name!r}: global_attn_indexes {bad} >= num_hidden_layers "
-                             f"{vision.num_hidden_layers}")
+            raise ValueError(
+                f"preset {self.name!r}: global_attn_indexes {bad} >= num_hidden_layers "
+                f"{vision.num_hidden_layers}"
+            )
         return self
 
     @property
@@ -131,7 +139,8 @@ class Preset(BaseModel):
     def got_native(self) -> bool:
         """True when the decoder fits transformers' GotOcr2ForConditionalGeneration (stages 2 and 3)."""
         return self.decoder_type in GOT_NATIVE_DECODERS and self.projector_channels in (
-            None, self.text.get("hidden_size")
+            None,
+            self.text.get("hidden_size"),
         )
 
     def vision_config(self) -> GotOcr2VisionConfig:
@@ -169,7 +178,7 @@ def load_preset(name_or_path: str | Path) -> Preset:
     with path.open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: a preset is a YAML mapping, found {type(data).__name__}")
+        raise TypeError(f"{path}: a preset is a YAML mapping, found {type(data).__name__}")
     data.setdefault("name", path.stem)
     try:
         return Preset.model_validate(data)

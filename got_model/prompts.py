@@ -35,7 +35,7 @@ def query_for(
     if box is not None:
         if len(box) != 4 or not all(0 <= v <= 1000 for v in box):
             raise ValueError(f"box must be [x1, y1, x2, y2] on a 0-1000 scale, found {list(box)}")
-        return f"[{', '.join(str(int(round(v))) for v in box)}] {base}"
+        return f"[{', '.join(str(round(v)) for v in box)}] {base}"
     if color is not None:
         if color not in COLORS:
             raise ValueError(f"color must be one of {COLORS}, found {color!r}")
@@ -96,7 +96,7 @@ def transformers_query(
     """
     query_for(task, box=box, color=color, crops=crops, pages=pages)  # same validation
     fmt = task == "format" or crops or pages
-    box_text = f"[{', '.join(str(int(round(v))) for v in box)}]" if box is not None and not pages else ""
+    box_text = f"[{', '.join(str(round(v)) for v in box)}]" if box is not None and not pages else ""
     return (
         f"{f'[{color}] ' if color is not None else ''}{box_text} OCR"
         f"{' with format' if fmt else ''}{' across multi pages' if pages else ''}"

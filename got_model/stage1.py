@@ -39,7 +39,9 @@ ENCODER_NAME = "encoder.safetensors"
 DECODER_DIR = "decoder"
 
 
-def make_projector(vision_channels: int, projector_channels: int, decoder_width: int) -> GotOcr2MultiModalProjector:
+def make_projector(
+    vision_channels: int, projector_channels: int, decoder_width: int
+) -> GotOcr2MultiModalProjector:
     """transformers' GOT projector with its convs ending at ``projector_channels`` and the linear layer
     mapping those to ``decoder_width`` (identical to GotOcr2's when the two are equal)."""
     shape = SimpleNamespace(
@@ -65,7 +67,9 @@ class Stage1Model(nn.Module):
         super().__init__()
         self.vision_tower = GotOcr2VisionEncoder(vision_config)
         decoder_width = decoder.get_input_embeddings().embedding_dim
-        self.multi_modal_projector = make_projector(vision_config.output_channels, projector_channels, decoder_width)
+        self.multi_modal_projector = make_projector(
+            vision_config.output_channels, projector_channels, decoder_width
+        )
         self.language_model = decoder
         self.projector_channels = projector_channels
         self.image_token_index = image_token_index
@@ -113,7 +117,9 @@ class Stage1Model(nn.Module):
         **kwargs: Any,
     ) -> CausalLMOutputWithPast:
         embeds = self.embed(input_ids, pixel_values)
-        return self.language_model(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels, **kwargs)
+        return self.language_model(
+            inputs_embeds=embeds, attention_mask=attention_mask, labels=labels, **kwargs
+        )
 
     @torch.no_grad()
     def generate(
@@ -157,11 +163,20 @@ class Stage1Model(nn.Module):
         path = Path(ckpt_dir)
         config = json.loads((path / CONFIG_NAME).read_text(encoding="utf-8"))
         decoder = AutoModelForCausalLM.from_pretrained(path / DECODER_DIR)
-        vision_config = GotOcr2VisionConfig(**{
-            k: v for k, v in config["vision_config"].items() if k not in ("model_type", "transformers_version")
-        })
-        model = cls(vision_config, decoder, config["projector_channels"], config["image_token_index"],
-                    config["image_seq_length"])
+        vision_config = GotOcr2VisionConfig(
+            **{
+                k: v
+                for k, v in config["vision_config"].items()
+                if k not in ("model_type", "transformers_version")
+            }
+        )
+        model = cls(
+            vision_config,
+            decoder,
+            config["projector_channels"],
+            config["image_token_index"],
+            config["image_seq_length"],
+        )
         missing, unexpected = model.load_state_dict(load_file(str(path / ENCODER_NAME)), strict=False)
         missing = [k for k in missing if not k.startswith("language_model.")]
         if missing or unexpected:

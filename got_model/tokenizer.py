@@ -32,13 +32,20 @@ BOX_START, BOX_END = "<box>", "</box>"
 
 # Order fixes their ids (0..9) in a freshly trained vocabulary.
 SPECIAL_TOKENS: tuple[str, ...] = (
-    EOS, IM_START, IM_END, IMG_START, IMG_END, IMG_PAD, REF_START, REF_END, BOX_START, BOX_END,
+    EOS,
+    IM_START,
+    IM_END,
+    IMG_START,
+    IMG_END,
+    IMG_PAD,
+    REF_START,
+    REF_END,
+    BOX_START,
+    BOX_END,
 )
 
 
-def train_tokenizer(
-    texts: Iterable[str], vocab_size: int, min_frequency: int = 2
-) -> PreTrainedTokenizerFast:
+def train_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int = 2) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE on ``texts`` and wrap it as a ``transformers`` fast tokenizer.
 
     The vocabulary holds the 256 byte symbols (so any text round-trips), GOT's special tokens as single
@@ -46,7 +53,9 @@ def train_tokenizer(
     """
     minimum = 256 + len(SPECIAL_TOKENS)
     if vocab_size < minimum:
-        raise ValueError(f"vocab_size must be at least {minimum} (256 bytes + special tokens), found {vocab_size}")
+        raise ValueError(
+            f"vocab_size must be at least {minimum} (256 bytes + special tokens), found {vocab_size}"
+        )
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()

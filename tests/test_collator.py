@@ -12,7 +12,9 @@ from got_model.presets import load_preset
 from got_model.prompts import chat_prompt
 from got_model.tokenizer import train_tokenizer
 
-TEXTS = [f"Line {i}: OCR with format upon the patch reference across multi pages [red] {i * 7}" for i in range(80)]
+TEXTS = [
+    f"Line {i}: OCR with format upon the patch reference across multi pages [red] {i * 7}" for i in range(80)
+]
 TOKENS = 16  # got-tiny's image_seq_length
 
 
@@ -34,17 +36,23 @@ CASES = {
     "box": ({"task": "ocr", "box": [100, 100, 600, 800]}, [_image(1000, 500)], {"box": [100, 50, 600, 400]}),
     "color": ({"task": "ocr", "color": "red"}, [_image()], {"color": "red"}),
     "multi-crop": (
-        {"task": "format", "crops": {"max_patches": 4}}, [_image(600, 200)],
+        {"task": "format", "crops": {"max_patches": 4}},
+        [_image(600, 200)],
         {"format": True, "images_kwargs": {"crop_to_patches": True, "max_patches": 4}},
     ),
-    "multi-page": ({"task": "format", "pages": 2}, [_image(text="p0"), _image(text="p1")],
-                   {"format": True, "multi_page": True}),
+    "multi-page": (
+        {"task": "format", "pages": 2},
+        [_image(text="p0"), _image(text="p1")],
+        {"format": True, "multi_page": True},
+    ),
 }
 
 
 def _processor_inputs(processor, images, meta_kwargs, text=None):
     images_arg = [images] if meta_kwargs.get("multi_page") else images[0]
-    return processor(images=images_arg, text=text, num_image_tokens=TOKENS, return_tensors="pt", **meta_kwargs)
+    return processor(
+        images=images_arg, text=text, num_image_tokens=TOKENS, return_tensors="pt", **meta_kwargs
+    )
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -59,7 +67,9 @@ def test_prompt_matches_processor_token_by_token(processor, case):
         if style == "transformers":  # the prompt GotOcr2Processor writes itself
             reference = _processor_inputs(processor, images, kwargs)
         else:  # GOT's query in the template; the processor expands the one <imgpad> into every view's tokens
-            reference = _processor_inputs(processor, images, kwargs, text=chat_prompt(collator.query(meta), 1))
+            reference = _processor_inputs(
+                processor, images, kwargs, text=chat_prompt(collator.query(meta), 1)
+            )
         assert ours == reference["input_ids"][0].tolist(), (case, style)
         assert torch.equal(encoded.pixel_values, reference["pixel_values"])
         views = encoded.pixel_values.shape[0]
@@ -73,7 +83,9 @@ def test_prompt_matches_processor_token_by_token(processor, case):
 def test_got_queries_follow_design(processor):
     collator = GotCollator(processor, TOKENS, max_length=4096)
     tok = processor.tokenizer
-    encoded = collator.encode({"image": _image(), "target": "x", "meta": {"task": "ocr", "box": [1, 2, 3, 4]}})
+    encoded = collator.encode(
+        {"image": _image(), "target": "x", "meta": {"task": "ocr", "box": [1, 2, 3, 4]}}
+    )
     text = tok.decode(encoded.input_ids)
     assert text.startswith(
         "<|im_start|>system\nYou should follow the instructions carefully and explain your answers in detail."
@@ -100,7 +112,9 @@ def test_loss_only_on_answer_and_im_end(processor):
 
 def test_batch_is_right_padded_and_overlong_samples_are_dropped(processor):
     plain = {"task": "ocr"}
-    probe = GotCollator(processor, TOKENS, max_length=4096).encode({"image": _image(), "target": "ab", "meta": plain})
+    probe = GotCollator(processor, TOKENS, max_length=4096).encode(
+        {"image": _image(), "target": "ab", "meta": plain}
+    )
     limit = len(probe.input_ids) + 5
     collator = GotCollator(processor, TOKENS, max_length=limit)
     samples = [

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from transformers import AutoTokenizer
 
-from got_model.tokenizer import SPECIAL_TOKENS, check_special_tokens, iter_shard_targets, main, train_tokenizer
+from got_model.tokenizer import (
+    SPECIAL_TOKENS,
+    check_special_tokens,
+    iter_shard_targets,
+    main,
+    train_tokenizer,
+)
 
 TEXTS = [f"Invoice {i}: total $ {i * 3.5:.2f}, café naïve 数学 \\frac{{a}}{{b}} CCO" for i in range(100)]
 
@@ -26,7 +32,9 @@ def test_special_tokens_are_single_ids(tokenizer):
     assert tokenizer.eos_token == tokenizer.pad_token == "<|endoftext|>"
 
 
-@pytest.mark.parametrize("text", ["Invoice 7: total $ 24.50", "数学 ∑ émoji 🙂 \t\n  spaces", "<|im_end|>a<imgpad><box>"])
+@pytest.mark.parametrize(
+    "text", ["Invoice 7: total $ 24.50", "数学 ∑ émoji 🙂 \t\n  spaces", "<|im_end|>a<imgpad><box>"]
+)
 def test_round_trip(tokenizer, text):
     ids = tokenizer.encode(text, add_special_tokens=False)
     assert tokenizer.decode(ids) == text
@@ -61,7 +69,9 @@ def test_cli_trains_from_shards(tmp_path):
     _write_shard(tmp_path / "shards" / "a-000001.tar", TEXTS[50:])
     assert list(iter_shard_targets(str(tmp_path / "shards" / "*.tar"))) == TEXTS
     out = tmp_path / "tok"
-    assert main(["--shards", str(tmp_path / "shards" / "*.tar"), "--vocab-size", "300", "--out", str(out)]) == 0
+    assert (
+        main(["--shards", str(tmp_path / "shards" / "*.tar"), "--vocab-size", "300", "--out", str(out)]) == 0
+    )
     loaded = AutoTokenizer.from_pretrained(out)
     assert len(loaded) == 300
     check_special_tokens(loaded)
