@@ -208,12 +208,27 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def load_checkpoint(ckpt_dir: str | Path) -> Built:
-    """A stage-1 folder or a Hugging Face GOT folder (config.json + weights + processor + tokenizer)."""
+def _load_processor(path: Path, tokenizer: str | Path | PreTrainedTokenizerBase | None) -> GotOcr2Processor:
+    """The checkpoint's processor; its tokenizer when it has one, else ``tokenizer``."""
+    if any((path / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json", "vocab.json")):
+        return GotOcr2Processor.from_pretrained(str(path))
+    if tokenizer is None:
+        raise FileNotFoundError(f"{path} has no tokenizer; name one (e.g. from `gotforge tokenizer`)")
+    tok = load_tokenizer(tokenizer) if isinstance(tokenizer, (str, Path)) else tokenizer
+    return GotOcr2Processor(image_processor=GotOcr2ImageProcessor.from_pretrained(str(path)), tokenizer=tok)
+
+
+def load_checkpoint(
+    ckpt_dir: str | Path, tokenizer: str | Path | PreTrainedTokenizerBase | None = None
+) -> Built:
+    """A stage-1 folder or a Hugging Face GOT folder (config.json + weights + processor [+ tokenizer]).
+
+    The checkpoint's own tokenizer wins; ``tokenizer`` is used only when the folder has none.
+    """
     path = Path(ckpt_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"no checkpoint folder {path}")
-    processor = GotOcr2Processor.from_pretrained(str(path))
+    processor = _load_processor(path, tokenizer)
     if is_stage1_checkpoint(path):
         model: Model = Stage1Model.from_pretrained(path)
     else:
@@ -222,6 +237,12 @@ def load_checkpoint(ckpt_dir: str | Path) -> Built:
                 f"{path}: neither a stage-1 folder nor a Hugging Face folder with config.json"
             )
         model = GotOcr2ForConditionalGeneration.from_pretrained(str(path))
+    image_token = processor.tokenizer.convert_tokens_to_ids(IMG_PAD)
+    if image_token != model.config.image_token_index:
+        raise ValueError(
+            f"{path}: the tokenizer's <imgpad> is id {image_token}, the model's image_token_index "
+            f"{model.config.image_token_index}"
+        )
     return Built(model, processor, int(model.config.image_seq_length))
 
 
@@ -233,14 +254,14 @@ def create(
 ) -> Built:
     """What a training run starts from.
 
-    ``model`` is a checkpoint folder (its own tokenizer and processor are used) or a preset name/path
-    (then ``tokenizer`` is required: a folder, e.g. from ``gotforge tokenizer``, or a tokenizer object).
+    ``model`` is a checkpoint folder (its own processor, and its own tokenizer when it has one) or a
+    preset name/path (then ``tokenizer`` is required: a folder, e.g. from ``gotforge tokenizer``, or a tokenizer object).
     ``init_encoder`` (the training config's ``init_encoder_from``) takes the encoder from a stage-1
     checkpoint.
     """
     path = Path(model)
     if path.is_dir():
-        built = load_checkpoint(path)
+        built = load_checkpoint(path, tokenizer)
     else:
         preset = load_preset(model)
         if tokenizer is None:

@@ -244,3 +244,14 @@ def test_a_checkpoint_transformers_saved_is_a_starting_point(tokenizer, tmp_path
     assert batch["input_ids"].eq(config.image_token_index).sum() == 2 * 4
     _train_step(built.model, batch)
     assert model_info(tmp_path / "hf")["image_tokens"]["image_tokens"] == 4
+
+
+def test_a_checkpoint_without_tokenizer_takes_the_named_one(tokenizer, tmp_path):
+    built = create("got-tiny", tokenizer)
+    built.model.save_pretrained(tmp_path / "ckpt")
+    built.processor.image_processor.save_pretrained(tmp_path / "ckpt")
+    with pytest.raises(FileNotFoundError, match="no tokenizer"):
+        create(tmp_path / "ckpt")
+    tokenizer.save_pretrained(tmp_path / "tok")
+    again = create(tmp_path / "ckpt", tmp_path / "tok")
+    assert again.processor.tokenizer.convert_tokens_to_ids("<imgpad>") == again.model.config.image_token_index
