@@ -1,0 +1,96 @@
+"""``gotforge bench`` (``make bench``): renderer and engine speed, printed as a table.
+
+Per renderer, in one run of this command:
+
+* samples/s/core: one worker, render + validate + encode + write, median over shards;
+* engine overhead: a shard's full time ÷ its ``render`` time (median over shards);
+* two workers ÷ one worker: wall-clock throughput of the same run on two processes.
+
+Speed is reported, never asserted: the machine is shared and noisy. Quote medians and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from pipelines.engine import render_run
+from pipelines.render_config import RendererJob, RunConfig
+from renderers import registry
+
+# Targets on the 2-core reference machine (samples/s/core, one worker), from the issues.
+TARGETS = {"molecule": 100.0, "chart-matplotlib": 20.0, "text-page": 10.0}
+# About ten seconds of one-worker work per renderer at the target speed.
+DEFAULT_SECONDS = 10.0
+SHARDS = 10
+
+
+def _shard_stats(folder: Path, name: str) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted((folder / name).glob("*.stats.json"))]
+
+
+def measure(name: str, samples: int, scratch: Path) -> dict[str, Any]:
+    shard_size = max(1, samples // SHARDS)
+    config = RunConfig(seed=0, shard_size=shard_size, renderers=(RendererJob(name=name, samples=samples),))
+    timings = {}
+    for workers in (1, 2):
+        out = scratch / f"{name}-w{workers}"
+        shutil.rmtree(out, ignore_errors=True)
+        started = time.perf_counter()
+        render_run(config, out, workers=workers, show_progress=False)
+        timings[workers] = time.perf_counter() - started
+    stats = _shard_stats(scratch / f"{name}-w1", name)
+    rates = [s["count"] / s["seconds"] for s in stats]
+    overheads = [s["seconds"] / s["render_seconds"] for s in stats if s["render_seconds"] > 0]
+    render_ms = [1000 * s["render_seconds"] / s["count"] for s in stats]
+    rejects = sum(sum(s["rejects"].values()) for s in stats)
+    return {
+        "renderer": name,
+        "samples": samples,
+        "per_core": statistics.median(rates),
+        "render_ms": statistics.median(render_ms),
+        "overhead": statistics.median(overheads),
+        "wall_1": timings[1],
+        "wall_2": timings[2],
+        "speedup_2": timings[1] / timings[2],
+        "reject_rate": rejects / (rejects + samples),
+        "target": TARGETS.get(name),
+    }
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    header = ("renderer", "samples", "samples/s/core", "target", "render ms", "overhead", "2 workers ÷ 1",
+              "rejects")
+    lines = [header]
+    for r in rows:
+        target = f"≥ {r['target']:g}" if r["target"] else "-"
+        lines.append((r["renderer"], str(r["samples"]), f"{r['per_core']:.1f}", target, f"{r['render_ms']:.1f}",
+                      f"{r['overhead']:.2f}", f"{r['speedup_2']:.2f}×", f"{100 * r['reject_rate']:.1f}%"))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    rendered = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]
+    rendered.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(rendered)
+
+
+def main(args: argparse.Namespace) -> int:
+    names = args.renderer or registry.names()
+    scratch = Path(args.out)
+    scratch.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in names:
+        samples = args.samples or int(DEFAULT_SECONDS * TARGETS.get(name, 20.0))
+        samples = max(samples, 2 * SHARDS)
+        print(f"measuring {name} ({samples} samples, 1 then 2 workers)…", flush=True)
+        rows.append(measure(name, samples, scratch))
+    table = format_table(rows)
+    print(table)
+    (scratch / "bench.json").write_text(json.dumps(rows, indent=1))
+    print(f"\nsamples/s/core: one worker, median over {SHARDS} shards (render + validate + encode + write); "
+          f"overhead: shard time ÷ render time; 2 workers ÷ 1: wall-clock ratio of the same run "
+          f"(includes process start-up).")
+    return 0

@@ -1,0 +1,25 @@
+"""The preview page: offline, reproducible, HTML-escaped."""
+
+from __future__ import annotations
+
+import re
+
+from pipelines.engine import render_run
+from pipelines.preview import pick_samples, write_preview
+from pipelines.render_config import RendererJob, RunConfig
+
+
+def test_preview_is_offline_reproducible_and_covers_renderers(tmp_path):
+    run = RunConfig(shard_size=5, renderers=(RendererJob(name="digits", samples=12),
+                                             RendererJob(name="molecule", samples=7)))
+    render_run(run, tmp_path / "shards", show_progress=False)
+    page = tmp_path / "p.html"
+    assert write_preview(tmp_path / "shards", page, n=8, seed=1) == 8
+    html = page.read_text()
+    assert html.count("<section>") == 8
+    assert "digits-0000" in html and "molecule-0000" in html
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources and all(s.startswith("data:image/") for s in sources), "the page must load nothing"
+    assert pick_samples(tmp_path / "shards", 8, 1) == pick_samples(tmp_path / "shards", 8, 1)
+    assert pick_samples(tmp_path / "shards", 8, 1) != pick_samples(tmp_path / "shards", 8, 2)
+    assert len(pick_samples(tmp_path / "shards", 100, 0)) == 19
