@@ -1,5 +1,5 @@
-"""Molecule drawings with SMILES targets (GOT's "molecular formulas" OCR-2.0 data, section 3.2.2 of
-Wei et al. 2024: RDKit-drawn molecules, SMILES as the answer).
+"""Molecule drawings with SMILES targets: the "molecular formulas" part of GOT's OCR-2.0 data engine
+(Wei et al. 2024, "General OCR Theory": molecules drawn with RDKit, SMILES as the answer).
 
 RDKit's ``MolDraw2DCairo`` draws one molecule of ``corpora.molecules`` per sample. Each sample first
 draws every choice from the ``rng`` into a record (SynthTIGER's sample-then-apply split), then draws
