@@ -4,7 +4,8 @@ A user corpus is one of:
 
 * a file of one item per line (``.txt``, ``.smi``, ...; blank lines are skipped),
 * a JSON-lines file (``.jsonl``) of one JSON value per line,
-* a folder with one item per file (files filtered by suffix, read in sorted order).
+* a folder with one item per file (files filtered by suffix, read in sorted order), or with one
+  item per line of each file where the format is line-based (``.smi``).
 
 Each raw item is handed to a ``parse`` function that returns the item or raises
 :class:`BadItem`. A bad item never stops loading: it is counted by reason in
@@ -93,17 +94,9 @@ def _read_text(path: Path) -> str:
         raise CorpusError(f"cannot read corpus file {path}: {err.strerror}") from err
 
 
-def _raw_items(path: Path, suffixes: tuple[str, ...]) -> Iterable[tuple[str, Any]]:
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
-        if not files:
-            raise CorpusError(f"corpus folder {path} holds no {'/'.join(suffixes)} file")
-        for file in files:
-            yield str(file), _read_text(file)
-        return
-    text = _read_text(path)
+def _file_lines(path: Path) -> Iterable[tuple[str, Any]]:
     is_jsonl = path.suffix.lower() == ".jsonl"
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         location = f"{path}:{number}"
@@ -116,6 +109,20 @@ def _raw_items(path: Path, suffixes: tuple[str, ...]) -> Iterable[tuple[str, Any
             yield location, line
 
 
+def _raw_items(path: Path, suffixes: tuple[str, ...], lines_in_folders: bool) -> Iterable[tuple[str, Any]]:
+    if not path.is_dir():
+        yield from _file_lines(path)
+        return
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+    if not files:
+        raise CorpusError(f"corpus folder {path} holds no {'/'.join(suffixes)} file")
+    for file in files:
+        if lines_in_folders:
+            yield from _file_lines(file)
+        else:
+            yield str(file), _read_text(file)
+
+
 @dataclasses.dataclass(frozen=True)
 class BadJson:
     """Placeholder for a JSON-lines row that did not parse; ``parse`` functions receive it and the
@@ -124,8 +131,16 @@ class BadJson:
     error: str
 
 
-def read_user_corpus(path: str | Path, parse: Callable[[Any], T], suffixes: tuple[str, ...]) -> Corpus[T]:
-    """Load a user corpus from ``path`` (file of lines, ``.jsonl`` or folder of ``suffixes`` files)."""
+def read_user_corpus(
+    path: str | Path,
+    parse: Callable[[Any], T],
+    suffixes: tuple[str, ...],
+    lines_in_folders: bool = False,
+) -> Corpus[T]:
+    """Load a user corpus from ``path`` (file of lines, ``.jsonl`` or folder of ``suffixes`` files).
+
+    In a folder each file is one item, unless ``lines_in_folders`` (e.g. ``.smi`` files): then
+    each line of each file is."""
     path = Path(path)
     if not path.exists():
         raise CorpusError(
@@ -138,7 +153,7 @@ def read_user_corpus(path: str | Path, parse: Callable[[Any], T], suffixes: tupl
             raise BadItem("bad-json", raw.error)
         return parse(raw)
 
-    raw = list(_raw_items(path, suffixes))
+    raw = list(_raw_items(path, suffixes, lines_in_folders))
     return build_corpus(str(path), raw, parse_checked, fingerprint=fingerprint_of(path))
 
 

@@ -45,9 +45,6 @@ from corpora.base import (
     BadItem,
     Corpus,
     CorpusError,
-    _read_text,
-    build_corpus,
-    fingerprint_of,
     read_user_corpus,
 )
 
@@ -145,24 +142,11 @@ def _parse_line(raw: Any) -> MoleculeItem:
     return MoleculeItem(check_smiles(smiles), name[0].strip() if name else "")
 
 
-def _folder_lines(path: Path) -> Iterator[tuple[str, str]]:
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in USER_SUFFIXES)
-    if not files:
-        raise CorpusError(f"corpus folder {path} holds no {'/'.join(USER_SUFFIXES)} file of SMILES lines")
-    for file in files:
-        for number, line in enumerate(_read_text(file).splitlines(), start=1):
-            if line.strip():
-                yield f"{file}:{number}", line
-
-
 def user_molecules(path: str | Path) -> Corpus[MoleculeItem]:
     """A user corpus: a ``.smi``/``.txt``/``.jsonl`` file, or a folder of ``.smi``/``.txt`` files."""
     path = Path(path)
     _quiet = rdBase.BlockLogs()  # bad lines are counted by reason with examples: no stderr noise
-    if path.is_dir():
-        lines = list(_folder_lines(path))
-        return build_corpus(str(path), lines, _parse_line, fingerprint=fingerprint_of(path))
-    return read_user_corpus(path, _parse_line, suffixes=USER_SUFFIXES)
+    return read_user_corpus(path, _parse_line, suffixes=USER_SUFFIXES, lines_in_folders=True)
 
 
 def _source_rows(source: Source) -> Iterator[tuple[str, str]]:

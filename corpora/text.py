@@ -88,7 +88,7 @@ def _fortune_entries(name: str) -> list[tuple[str, str]]:
     return [(f"{path}#{i}", entry) for i, entry in enumerate(entries) if entry.strip()]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def default_passages(lang: str) -> Corpus[Passage]:
     """The built-in passages for ``lang`` (``en`` or ``zh``), loaded once per process."""
     if lang not in LANGS:
@@ -120,7 +120,7 @@ def detect_lang(text: str) -> str:
     return "zh" if letters and cjk * 5 >= len(letters) else "en"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def words(lang: str, n: int = 20000) -> tuple[str, ...]:
     """The ``n`` most frequent alphabetic words of ``lang`` from ``wordfreq`` (names, titles)."""
     import wordfreq

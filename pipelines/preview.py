@@ -73,7 +73,7 @@ def _data_uri(png: bytes) -> str:
 
 def _card(sample: dict[str, bytes]) -> str:
     meta = json.loads(sample["json"])
-    pages = [k for k in sorted(sample) if k.endswith("png") or k.endswith("jpg")]
+    pages = [k for k in sorted(sample) if k.endswith(("png", "jpg"))]
     images = "".join(f'<img src="{_data_uri(sample[p])}" alt="{html.escape(p)}">' for p in pages)
     target = html.escape(sample["txt"].decode("utf-8"))
     title = html.escape(f"{sample['__key__'].decode()} · {meta.get('task')} · {meta.get('lang')} · "

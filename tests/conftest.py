@@ -42,7 +42,7 @@ def gotforge():
     """Run the real ``gotforge`` console script; returns the CompletedProcess."""
 
     def run(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-        result = subprocess.run([str(Path(sys.executable).parent / "gotforge"), *args],
+        result = subprocess.run([str(Path(sys.executable).parent / "gotforge"), *args], check=False,
                                 capture_output=True, text=True, **kwargs)
         if check and result.returncode != 0:
             raise AssertionError(f"gotforge {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

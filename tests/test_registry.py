@@ -13,7 +13,7 @@ from tests.conftest import pip_install_target
 
 def test_listing_shows_builtins_and_the_plugin(gotforge):
     out = gotforge("renderers").stdout
-    header, rule, *rows = out.splitlines()
+    header, _rule, *rows = out.splitlines()
     assert header.split() == ["name", "markup", "task", "version", "package"]
     by_name = {row.split()[0]: row.split() for row in rows}
     assert by_name["digits"] == ["digits", "text", "ocr", "1", "gotforge-digits"]
@@ -56,3 +56,12 @@ def test_two_packages_claiming_one_name_fail_naming_both(tmp_path, monkeypatch):
     finally:
         sys.path.remove(str(target))
         registry.entries.cache_clear()
+
+
+def test_readme_shows_the_tested_plugin_verbatim():
+    from tests.conftest import PLUGIN_SOURCE, ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert (PLUGIN_SOURCE / "gotforge_digits" / "__init__.py").read_text(encoding="utf-8").rstrip() in readme
+    assert 'digits = "gotforge_digits:DigitsRenderer"' in (PLUGIN_SOURCE / "pyproject.toml").read_text()
+    assert 'digits = "gotforge_digits:DigitsRenderer"' in readme
