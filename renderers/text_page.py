@@ -1,6 +1,6 @@
 """Plain-text document pages and slices in English or Chinese: GOT's stage-1 plain OCR data.
 
-GOT (Wei et al. 2024, "General OCR Theory", sec. 3.2.2) pre-trains on document pages whose plain
+GOT (Wei et al. 2024, "General OCR Theory", its pre-training data engine) trains on pages whose plain
 text was extracted with PyMuPDF (``fitz``), and on line- and paragraph-level slices cropped from
 them. This renderer makes the synthetic counterpart: passages from :mod:`corpora.text` set with
 PIL/FreeType in one or two columns, with varied fonts, sizes, margins, line spacing, paragraph
