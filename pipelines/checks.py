@@ -29,6 +29,8 @@ def check_sample(sample: Sample) -> None:
         raise Reject("nul-in-target")
     if not sample.images:
         raise Reject("no-image")
+    if sample.png is not None and len(sample.png) != len(sample.images):
+        raise TypeError(f"Sample.png holds {len(sample.png)} files for {len(sample.images)} images")
     for image in sample.images:
         if image.width < 8 or image.height < 8:
             raise Reject("tiny-image", f"{image.width}x{image.height}")

@@ -4,6 +4,9 @@ A shard ``DIR/<renderer>/<renderer>-<shard:06d>.tar`` is written to a hidden tem
 renamed; only then is ``<renderer>-<shard:06d>.stats.json`` written (also atomically), and that
 file is what marks the shard committed. Member layout and determinism follow DESIGN.md ("A sample
 in a shard"): fixed mtime/owner/mode, members sorted per sample, PNG bytes from fixed settings.
+
+Tars are written with the standard library's ``tarfile`` (USTAR, as webdataset's own TarWriter
+writes them): webdataset's writer would import torch into every worker, a second of start-up each.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ import dataclasses
 import io
 import json
 import os
+import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from webdataset import TarWriter
 
 from got_model.prompts import query_for_meta
 from pipelines.checks import check_sample
@@ -86,18 +89,30 @@ def shard_meta(renderer: Any, sample: Sample, seed: int, attempt: int) -> dict[s
     return meta
 
 
-def encode_sample(key: str, sample: Sample, meta: dict[str, Any], compress_level: int) -> dict[str, Any]:
-    members: dict[str, Any] = {
-        "__key__": key,
-        "txt": sample.target.encode("utf-8"),
-        "json": json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+def encode_sample(key: str, sample: Sample, meta: dict[str, Any], compress_level: int) -> dict[str, bytes]:
+    """The tar members of one sample: ``{member name: bytes}`` in the order they are written."""
+    members = {
+        f"{key}.json": json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8"),
     }
-    if len(sample.images) == 1:
-        members["png"] = png_bytes(sample.images[0], compress_level)
+    pngs = sample.png if sample.png is not None else [png_bytes(im, compress_level) for im in sample.images]
+    if len(pngs) == 1:
+        members[f"{key}.png"] = pngs[0]
     else:
-        for page, image in enumerate(sample.images):
-            members[f"p{page}.png"] = png_bytes(image, compress_level)
+        for page, data in enumerate(pngs):
+            members[f"{key}.p{page}.png"] = data
+    members[f"{key}.txt"] = sample.target.encode("utf-8")
     return members
+
+
+def add_members(tar: tarfile.TarFile, members: dict[str, bytes]) -> None:
+    """Append members with fixed metadata, so equal content gives equal bytes."""
+    for name, data in members.items():
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mtime = 0
+        info.mode = 0o644
+        info.uname = info.gname = ""
+        tar.addfile(info, io.BytesIO(data))
 
 
 @dataclasses.dataclass
@@ -159,15 +174,15 @@ def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob,
     started = time.perf_counter()
     attempts = 0
     with open(temp, "wb") as handle:
-        writer = TarWriter(handle, user="", group="", mode=0o644, mtime=0, encoder=False)
+        tar = tarfile.open(fileobj=handle, mode="w|", format=tarfile.USTAR_FORMAT)
         for index in range(job.count):
             before = sum(rejects.values())
             sample, seed, attempt = render_valid(renderer, run_seed, job, index, rejects, timing)
             attempts += attempt + 1
             meta = shard_meta(renderer, sample, seed, attempt)
-            writer.write(encode_sample(sample_key(job.renderer, job.shard, index), sample, meta, compress_level))
+            add_members(tar, encode_sample(sample_key(job.renderer, job.shard, index), sample, meta, compress_level))
             progress(1, sum(rejects.values()) - before)
-        writer.close()
+        tar.close()
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, job.tar_path(out))

@@ -49,11 +49,16 @@ class RendererOptions(pydantic.BaseModel):
 class Sample:
     """One rendered pair. ``images`` holds one PIL image (several for multi-page);
     ``meta`` records every random choice and must be JSON-serialisable. A renderer may set
-    ``meta["task"]`` to override its class ``task`` for one sample (fine-grained tasks)."""
+    ``meta["task"]`` to override its class ``task`` for one sample (fine-grained tasks).
+
+    ``png`` is optional: when the back-end already produced PNG files (RDKit, browser screenshots),
+    the renderer passes their bytes here, one per image, and the engine writes them as they are
+    instead of encoding ``images`` again (``images`` are then those files opened with PIL)."""
 
     images: list[Image.Image]
     target: str
     meta: dict[str, Any]
+    png: list[bytes] | None = None
 
 
 @runtime_checkable

@@ -162,7 +162,8 @@ class MoleculeRenderer:
         if mol is None:  # corpus items are checked at load; this only guards a hand-made corpus
             raise Reject("bad-smiles", item.smiles)
         style = self.sample_style(rng, mol)
-        image, target, drawn = draw(mol, style, self.fonts[style["font"]], self.options.image_size)
+        png, target, drawn = draw(mol, style, self.fonts[style["font"]], self.options.image_size)
+        image = Image.open(io.BytesIO(png))  # RDKit's own PNG is written to the shard as it is
         meta = {
             "lang": "en",
             "corpus": self.corpus.source,
@@ -174,7 +175,7 @@ class MoleculeRenderer:
             "height": image.height,
             **style,
         }
-        return Sample([image], target, meta)
+        return Sample([image], target, meta, png=[png])
 
     def validate(self, sample: Sample) -> None:
         """Reject a target that does not parse back to the molecule that was drawn."""
@@ -187,8 +188,8 @@ class MoleculeRenderer:
 
 def draw(
     mol: Chem.Mol, style: dict[str, Any], font_path: str, size_range: tuple[int, int] = (160, 1024)
-) -> tuple[Image.Image, str, str]:
-    """Draw ``mol`` as ``style`` says: the RGB image, the target SMILES, and the canonical SMILES
+) -> tuple[bytes, str, str]:
+    """Draw ``mol`` as ``style`` says: the PNG (RGB), the target SMILES, and the canonical SMILES
     of the molecule handed to the drawer (what ``validate`` compares the target with)."""
     shown = Chem.Mol(mol)
     if style["aromatic_style"] == "kekule":
@@ -206,8 +207,7 @@ def draw(
             png = _draw_png(prepared, style, font_path, rings, _canvas(prepared, style, size_range))
     except (RuntimeError, ValueError) as err:
         raise Reject("draw-failed", f"{Chem.MolToSmiles(mol)}: {err}") from err
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    return image, target, drawn
+    return png, target, drawn
 
 
 def _smiles(mol: Chem.Mol, seed: int | None) -> str:

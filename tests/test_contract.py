@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from pipelines.checks import check_sample
 from pipelines.engine import build_renderer
 from pipelines.render_config import RendererJob, RunConfig
 from pipelines.seeding import sample_rng, sample_seed
+from pipelines.shards import encode_sample
 from renderers import registry
 from renderers.base import TASKS, Reject, Sample
 
@@ -39,6 +42,8 @@ def first_valid(renderer, start: int = 0, tries: int = 25) -> tuple[int, Sample]
 
 
 def as_bytes(sample: Sample) -> list[bytes]:
+    if sample.png is not None:
+        return list(sample.png)
     out = []
     for image in sample.images:
         buffer = io.BytesIO()
@@ -82,6 +87,19 @@ def test_used_instance_equals_fresh_instance(name):
     from_fresh = fresh(name).render(sample_rng(seed))
     assert as_bytes(from_used) == as_bytes(from_fresh)
     assert (from_used.target, from_used.meta) == (from_fresh.target, from_fresh.meta)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shard_members_decode_to_exactly_the_images(name):
+    """What the shard stores (the renderer's own PNG, or the engine's encoding) is the image."""
+    _, sample = first_valid(fresh(name), start=150)
+    members = encode_sample("k", sample, {"lang": "en"}, compress_level=1)
+    pngs = [data for member, data in members.items() if member.endswith(".png")]
+    assert len(pngs) == len(sample.images)
+    for data, image in zip(pngs, sample.images):
+        decoded = Image.open(io.BytesIO(data))
+        assert decoded.size == image.size and decoded.mode == image.mode
+        assert np.array_equal(np.asarray(decoded), np.asarray(image))
 
 
 @pytest.mark.parametrize("name", NAMES)
