@@ -174,15 +174,15 @@ def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob,
     started = time.perf_counter()
     attempts = 0
     with open(temp, "wb") as handle:
-        tar = tarfile.open(fileobj=handle, mode="w|", format=tarfile.USTAR_FORMAT)
-        for index in range(job.count):
-            before = sum(rejects.values())
-            sample, seed, attempt = render_valid(renderer, run_seed, job, index, rejects, timing)
-            attempts += attempt + 1
-            meta = shard_meta(renderer, sample, seed, attempt)
-            add_members(tar, encode_sample(sample_key(job.renderer, job.shard, index), sample, meta, compress_level))
-            progress(1, sum(rejects.values()) - before)
-        tar.close()
+        with tarfile.open(fileobj=handle, mode="w|", format=tarfile.USTAR_FORMAT) as tar:
+            for index in range(job.count):
+                before = sum(rejects.values())
+                sample, seed, attempt = render_valid(renderer, run_seed, job, index, rejects, timing)
+                attempts += attempt + 1
+                meta = shard_meta(renderer, sample, seed, attempt)
+                add_members(tar, encode_sample(sample_key(job.renderer, job.shard, index), sample, meta,
+                                               compress_level))
+                progress(1, sum(rejects.values()) - before)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, job.tar_path(out))
