@@ -67,6 +67,22 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+# Subcommands whose module parses its own arguments (each a ``main(argv)``), imported only when used.
+DELEGATED = {
+    "tokenizer": ("got_model.tokenizer", "train GOT's byte-level BPE tokenizer on shard targets"),
+    "model-info": ("got_model.info", "parameter counts per part and the image-token arithmetic"),
+    "train": ("pipelines.train", "train GOT from a config (configs/train/*.yaml); torchrun for several processes"),
+    "eval": ("pipelines.evaluate", "GOT's metrics and image use of a checkpoint on held-out shards"),
+    "ocr": ("pipelines.ocr", "read images with a checkpoint"),
+}
+
+
+def _delegate(args: argparse.Namespace) -> int:
+    import importlib
+
+    return importlib.import_module(DELEGATED[args.command][0]).main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gotforge", description="OCR-2.0 data engine and GOT trainer")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=0, help="samples per measurement (default per renderer)")
     p.add_argument("--out", default="runs/bench", help="scratch folder (default runs/bench)")
     p.set_defaults(func=_bench)
+
+    for name, (_, text) in DELEGATED.items():
+        p = sub.add_parser(name, help=text, add_help=False)  # `gotforge NAME --help` is the module's
+        p.set_defaults(func=_delegate)
     return parser
 
 
@@ -106,12 +126,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from corpora.base import CorpusError
     from pipelines.engine import RunError
     from pipelines.render_config import ConfigError
+    from pipelines.train_config import ConfigError as TrainConfigError
     from renderers.registry import RegistryError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command in DELEGATED:
+        args.rest = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return args.func(args)
-    except (ConfigError, CorpusError, RegistryError, RunError) as err:
+    except (ConfigError, CorpusError, RegistryError, RunError, TrainConfigError) as err:
         print(f"gotforge {args.command}: error: {err}", file=sys.stderr)
         return 2
 
