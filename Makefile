@@ -6,10 +6,11 @@ PY := $(VENV)/bin/python
 CONSTRAINTS ?= configs/constraints.txt
 WORKERS ?= 2
 
-# System packages: text corpora (fortunes), fonts (Latin, CJK) for text pages and charts.
+# System packages: text corpora (fortunes), fonts (Latin, CJK) for text pages and charts, and WordNet 3.0
+# (wordnet-base) for METEOR's synonym matching in `gotforge eval` (NLTK cannot download it here).
 APT_PACKAGES := fortunes fortunes-zh fonts-noto-cjk fonts-noto-core fonts-liberation2 fonts-dejavu-core \
 	fonts-freefont-ttf fonts-urw-base35 fonts-crosextra-carlito fonts-crosextra-caladea \
-	fonts-linuxlibertine fonts-wqy-zenhei fonts-arphic-uming fontconfig
+	fonts-linuxlibertine fonts-wqy-zenhei fonts-arphic-uming fontconfig wordnet-base
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
