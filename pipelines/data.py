@@ -39,6 +39,7 @@ from webdataset.tariterators import tarfile_samples
 
 log = logging.getLogger(__name__)
 
+MAX_DROPPED_IN_A_ROW = 1000  # then the stream fails rather than spin: max_length is surely too small
 _PAGE = re.compile(r"^p(\d+)\.(png|jpg|jpeg)$")
 
 
@@ -151,6 +152,9 @@ def batch(encoded: Iterable[Any], size: int, pad: Callable[..., dict[str, Any] |
     for key, item in encoded:
         if item is None:
             dropped += 1
+            if dropped >= MAX_DROPPED_IN_A_ROW and not kept:
+                raise DataError(f"{dropped} samples in a row are longer than the collator's max_length "
+                                f"({key} the last): raise data.max_length")
             continue
         kept.append(item)
         keys.append(key)

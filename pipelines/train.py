@@ -165,11 +165,22 @@ def save_final(built: Any, config: TrainConfig, out: Path) -> Path:
 
 
 class Timer:
-    """Seconds spent on data and in all, for samples/s, tokens/s and the data-wait share."""
+    """Wall-clock seconds of the loop (everything but held-out evaluation) and of waiting for data, for
+    samples/s, tokens/s and the data-wait share."""
 
     def __init__(self) -> None:
-        self.data = self.total = 0.0
+        self.data = self.excluded = 0.0
         self.samples = self.tokens = 0
+        self.start = time.perf_counter()
+
+    @property
+    def total(self) -> float:
+        return max(time.perf_counter() - self.start - self.excluded, 1e-9)
+
+    def add(self, other: Timer) -> None:
+        self.data += other.data
+        self.samples += other.samples
+        self.tokens += other.tokens
 
     def reset(self) -> None:
         self.__init__()
@@ -294,7 +305,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
             dist.barrier()
 
     while step < config.max_steps and not stop:
-        t0 = time.perf_counter()
         loss_sum = 0.0
         for micro in range(config.grad_accum):
             w0 = time.perf_counter()
@@ -319,16 +329,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
         optimizer.zero_grad(set_to_none=True)
         step += 1
         loss_value = loss_sum
-        timer.total += time.perf_counter() - t0
         minutes = (time.perf_counter() - started) / 60
 
         if rank == 0 and (step % config.log_every == 0 or step == config.max_steps):
             lr = scheduler.get_last_lr()[0]
             rates = {
                 "loss": loss_value, "lr": lr,
-                "samples_per_s": world * timer.samples / max(timer.total, 1e-9),
-                "tokens_per_s": world * timer.tokens / max(timer.total, 1e-9),
-                "data_wait": timer.data / max(timer.total, 1e-9),
+                "samples_per_s": world * timer.samples / timer.total,
+                "tokens_per_s": world * timer.tokens / timer.total,
+                "data_wait": timer.data / timer.total,
             }
             for k, v in rates.items():
                 writer.add_scalar(f"train/{k}", v, step)
@@ -337,8 +346,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
                                      sps=f"{rates['samples_per_s']:.0f}", wait=f"{rates['data_wait']:.0%}")
             else:
                 log.info("step %d: %s", step, " ".join(f"{k} {v:.4g}" for k, v in rates.items()))
-            for k in ("samples", "tokens", "data", "total"):
-                setattr(totals, k, getattr(totals, k) + getattr(timer, k))
+            if step > config.log_every:
+                totals.add(timer)
+            else:  # the summary's rates leave out the first window (loader start, shuffle buffer fill)
+                totals = Timer()
             timer.reset()
         if progress is not None:
             progress.update(1)
@@ -348,7 +359,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
                                    or step == config.max_steps):
             eval_started = time.perf_counter()
             run_eval()
-            started += time.perf_counter() - eval_started  # evaluation time is not training time
+            spent = time.perf_counter() - eval_started
+            started += spent  # evaluation time is not training time
+            timer.excluded += spent
+            totals.excluded += spent
             last_eval = (time.perf_counter() - started)
         if step % config.save_every == 0 or step == config.max_steps or stop:
             if rank == 0:
@@ -362,16 +376,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
         progress.close()
     if keys_log is not None:
         keys_log.close()
-    for k in ("samples", "tokens", "data", "total"):
-        setattr(totals, k, getattr(totals, k) + getattr(timer, k))
+    totals.add(timer)
     summary = {
         "step": step,
         "minutes": round((time.perf_counter() - started) / 60, 3),
         "loss": loss_value,
         "lr": scheduler.get_last_lr()[0],
-        "samples_per_s": world * totals.samples / max(totals.total, 1e-9),
-        "tokens_per_s": world * totals.tokens / max(totals.total, 1e-9),
-        "data_wait": totals.data / max(totals.total, 1e-9),
+        "samples_per_s": world * totals.samples / totals.total,
+        "tokens_per_s": world * totals.tokens / totals.total,
+        "data_wait": totals.data / totals.total,
         "dropped_too_long": dropped,
         "world": world,
     }

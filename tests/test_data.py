@@ -112,6 +112,12 @@ def test_batch_counts_dropped_and_names_keys() -> None:
     ]
 
 
+def test_a_stream_of_only_overlong_samples_fails_instead_of_spinning() -> None:
+    items = ((f"k{i}", None) for i in range(10**9))
+    with pytest.raises(data.DataError, match="1000 samples in a row are longer"):
+        next(data.batch(items, 2, lambda kept, num_dropped: kept))
+
+
 def test_train_stream_ranks_and_workers_read_different_data(shards: Path, collator: GotCollator) -> None:
     pattern = str(shards / "*.tar")
     seen = {}
