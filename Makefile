@@ -14,7 +14,7 @@ APT_PACKAGES := fortunes fortunes-zh fonts-noto-cjk fonts-noto-core fonts-libera
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup apt demo test bench lint clean
+.PHONY: setup apt demo learn test bench lint clean
 
 setup: apt $(VENV)/.installed
 
@@ -31,9 +31,32 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PY) -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $@
 
+# The demo: a preview of every renderer, then got-tiny trained from scratch on the CPU (about 10 minutes)
+# on 1-2-word text-page lines and evaluated on held-out lines it never trained on (runs/demo/eval.json).
+DEMO := runs/demo
+TOKENIZER_VOCAB ?= 300
+
 demo: setup
 	$(PY) -m pipelines.cli render --config configs/render/demo.yaml --workers $(WORKERS)
 	$(PY) -m pipelines.cli preview runs/demo/shards --out runs/demo/preview.html
+	$(PY) -m pipelines.cli render --config configs/render/tiny-lines.yaml --out $(DEMO)/lines --workers $(WORKERS)
+	$(PY) -m pipelines.cli render --config configs/render/tiny-lines-heldout.yaml --out $(DEMO)/heldout --workers $(WORKERS)
+	$(PY) -m pipelines.cli tokenizer --shards '$(DEMO)/lines/text-page/*.tar' --vocab-size $(TOKENIZER_VOCAB) --out $(DEMO)/tokenizer
+	rm -rf $(DEMO)/checkpoints $(DEMO)/final $(DEMO)/tensorboard $(DEMO)/curve.json
+	$(PY) -m pipelines.cli train --config configs/train/tiny-demo.yaml
+	$(PY) -m pipelines.cli eval --checkpoint $(DEMO)/final --shards '$(DEMO)/heldout/text-page/*.tar' --samples 200 --out $(DEMO)/eval.json
+
+# The learning benchmark: the demo's recipe for up to 60 CPU-minutes; the curve goes to runs/learn/curve.json.
+LEARN := runs/learn
+
+learn: setup
+	$(PY) -m pipelines.cli render --config configs/render/tiny-lines-learn.yaml --out $(LEARN)/lines --workers $(WORKERS)
+	$(PY) -m pipelines.cli render --config configs/render/tiny-lines-heldout.yaml --out $(LEARN)/heldout --workers $(WORKERS)
+	$(PY) -m pipelines.cli tokenizer --shards '$(LEARN)/lines/text-page/*.tar' --vocab-size $(TOKENIZER_VOCAB) --out $(LEARN)/tokenizer
+	rm -rf $(LEARN)/checkpoints $(LEARN)/final $(LEARN)/tensorboard $(LEARN)/curve.json
+	$(PY) -m pipelines.cli train --config configs/train/tiny-learn.yaml
+	$(PY) -m pipelines.cli eval --checkpoint $(LEARN)/final --shards '$(LEARN)/heldout/text-page/*.tar' --samples 200 --out $(LEARN)/eval.json
+	@$(PY) -c "import json; [print(p) for p in json.load(open('$(LEARN)/curve.json'))]"
 
 test: setup
 	$(PY) -m pytest -q tests
