@@ -10,13 +10,19 @@ WORKERS ?= 2
 # (wordnet-base) for METEOR's synonym matching in `gotforge eval` (NLTK cannot download it here).
 APT_PACKAGES := fortunes fortunes-zh fonts-noto-cjk fonts-noto-core fonts-liberation2 fonts-dejavu-core \
 	fonts-freefont-ttf fonts-urw-base35 fonts-crosextra-carlito fonts-crosextra-caladea \
-	fonts-linuxlibertine fonts-wqy-zenhei fonts-arphic-uming fontconfig wordnet-base
+	fonts-linuxlibertine fonts-wqy-zenhei fonts-arphic-uming fontconfig wordnet-base \
+	chromium \
+	texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures texlive-xetex \
+	texlive-lang-chinese lmodern
+# Chromium (browser renderers) comes from Debian and is driven by Playwright through executable_path;
+# TeX Live (LaTeX tables, TikZ) with XeLaTeX + xeCJK for Chinese. JavaScript libraries: renderers/js.
+JS := renderers/js
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup apt demo learn test bench lint clean
+.PHONY: setup apt node demo learn test bench lint clean
 
-setup: apt $(VENV)/.installed
+setup: apt $(VENV)/.installed $(JS)/node_modules/.installed
 
 # Idempotent: dpkg answers in milliseconds when everything is there; apt-get runs only otherwise.
 apt:
@@ -29,6 +35,16 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
+	@touch $@
+
+# Node.js and npm: the machine's own when present (a newer npm than Debian's), else Debian's.
+node:
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+
+# npm ci installs exactly the committed lock file; nothing is fetched at run time.
+$(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json | node
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # The demo: a preview of every renderer, then got-tiny trained from scratch on the CPU (about 10 minutes)
