@@ -119,6 +119,21 @@ def iter_shard_targets(pattern: str | Sequence[str]) -> Iterator[str]:
                         yield io.TextIOWrapper(fh, encoding="utf-8").read()
 
 
+def with_chat_template(targets: Iterable[str]) -> Iterator[str]:
+    """Each target, then GOT's fixed chat text (system prompt, roles, task queries).
+
+    Every training sequence repeats that text, so its words belong in the vocabulary, as they are in
+    Qwen's: weighted like the targets, BPE merges them into whole words first, and a small vocabulary
+    trained on targets alone no longer spends one token per byte of the system prompt.
+    """
+    from .prompts import FORMAT, MULTI_CROP, MULTI_PAGE, PLAIN, SYSTEM
+
+    template = " ".join((SYSTEM, "user", "assistant", PLAIN, FORMAT, MULTI_CROP, MULTI_PAGE))
+    for target in targets:
+        yield target
+        yield template
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``gotforge tokenizer --shards GLOB --vocab-size N --out DIR``."""
     parser = argparse.ArgumentParser(prog="gotforge tokenizer", description=__doc__.splitlines()[0])
@@ -126,8 +141,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--vocab-size", type=int, required=True)
     parser.add_argument("--min-frequency", type=int, default=2)
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--no-chat-template", action="store_true",
+                        help="train on the targets alone (default: also on GOT's prompt text, see with_chat_template)")
     args = parser.parse_args(argv)
-    tokenizer = train_tokenizer(iter_shard_targets(args.shards), args.vocab_size, args.min_frequency)
+    texts = iter_shard_targets(args.shards)
+    if not args.no_chat_template:
+        texts = with_chat_template(texts)
+    tokenizer = train_tokenizer(texts, args.vocab_size, args.min_frequency)
     args.out.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(args.out)
     print(f"tokenizer: {len(tokenizer)} tokens -> {args.out}")

@@ -77,3 +77,17 @@ def test_cli_trains_from_shards(tmp_path):
     check_special_tokens(loaded)
     with pytest.raises(FileNotFoundError):
         list(iter_shard_targets(str(tmp_path / "none" / "*.tar")))
+
+
+def test_cli_vocabulary_holds_the_chat_template(tmp_path):
+    from got_model.prompts import SYSTEM
+
+    (tmp_path / "shards").mkdir()
+    _write_shard(tmp_path / "shards" / "a-000000.tar", TEXTS)
+    pattern = str(tmp_path / "shards" / "*.tar")
+    sizes = {}
+    for flags, name in (([], "with"), (["--no-chat-template"], "without")):
+        assert main(["--shards", pattern, "--vocab-size", "400", "--out", str(tmp_path / name), *flags]) == 0
+        sizes[name] = len(AutoTokenizer.from_pretrained(tmp_path / name).encode(SYSTEM, add_special_tokens=False))
+    assert sizes["without"] > 40  # mostly one token per byte of the 80-character system prompt
+    assert sizes["with"] <= 20  # about one per word
