@@ -182,8 +182,6 @@ class Timer:
         self.samples += other.samples
         self.tokens += other.tokens
 
-    def reset(self) -> None:
-        self.__init__()
 
 
 def build(config: TrainConfig, resume_from: Path | None) -> Any:
@@ -277,6 +275,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         torch.autocast(device_type=device.type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
     )
     timer, totals = Timer(), Timer()
+    first: Timer | None = None
     dropped = 0
     last_eval = elapsed
     started = time.perf_counter() - elapsed
@@ -349,8 +348,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
             if step > config.log_every:
                 totals.add(timer)
             else:  # the summary's rates leave out the first window (loader start, shuffle buffer fill)
-                totals = Timer()
-            timer.reset()
+                first, totals = timer, Timer()
+            timer = Timer()
         if progress is not None:
             progress.update(1)
 
@@ -377,6 +376,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if keys_log is not None:
         keys_log.close()
     totals.add(timer)
+    if not totals.samples and first is not None:  # a run of a single log window
+        totals = first
     summary = {
         "step": step,
         "minutes": round((time.perf_counter() - started) / 60, 3),
