@@ -128,7 +128,7 @@ def with_chat_template(targets: Iterable[str]) -> Iterator[str]:
     """
     from .prompts import FORMAT, MULTI_CROP, MULTI_PAGE, PLAIN, SYSTEM
 
-    template = " ".join((SYSTEM, "user", "assistant", PLAIN, FORMAT, MULTI_CROP, MULTI_PAGE))
+    template = f"{SYSTEM} user assistant {PLAIN}{FORMAT}{MULTI_CROP}{MULTI_PAGE}"
     for target in targets:
         yield target
         yield template
