@@ -14,10 +14,16 @@ Determinism: the object-oriented API only (``Figure`` + ``FigureCanvasAgg``, no 
 global ``matplotlib.rcParams`` mutation: each chart is drawn inside ``rc_context`` with a
 complete set of parameters (matplotlib's defaults + the chosen style sheet + the chosen font), so
 neither earlier samples nor a user's ``matplotlibrc`` change the picture. Agg rasterises the same
-bytes for the same figure. Fonts are discovered once per instance; a font is used only when its
-character map (read with fontTools) covers every character the chart draws, else the sample is
-rejected with ``missing-glyph``. Mathtext is off (``text.parse_math``), so a ``$`` in a name is
-drawn as itself.
+bytes for the same figure. Fonts come from :mod:`renderers.fonts` (English: the families in
+``EN_FAMILIES``; Chinese: ``fonts.pick_font`` over simplified-Chinese CJK faces); a face is used
+only when it covers every character the chart draws, else the sample is rejected with
+``missing-glyph``, and matplotlib is pointed at exactly that face through an alias family
+registered at construction. Mathtext is off (``text.parse_math``), so a ``$`` in a name is drawn
+as itself.
+
+Speed: no layout engine. The texts around the axes are measured once with the canvas renderer
+and the axes placed from those extents (:func:`_lay_out`), then the figure is drawn once; an
+inside legend goes to the sampled corner or the next free one instead of ``loc="best"``.
 
 Value labels are drawn with :func:`corpora.charts.format_number`, the same text as the number in
 the target. Tick labels cannot show exact values; the target still lists them (as GOT's does).
@@ -25,20 +31,20 @@ the target. Tick labels cannot show exact values; the target still lists them (a
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 import matplotlib
 import numpy as np
 import pydantic
-from fontTools.ttLib import TTFont
 from matplotlib import font_manager, style
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from PIL import Image
 
 from corpora.base import Corpus
@@ -52,6 +58,7 @@ from corpora.charts import (
     user_charts,
 )
 from corpora.text import detect_lang
+from renderers import fonts
 from renderers.base import Reject, RendererOptions, Sample
 
 STYLES = (
@@ -74,25 +81,26 @@ STYLES = (
     "seaborn-v0_8-pastel",
     "seaborn-v0_8-deep",
 )
-FONTS = {
-    "en": (
-        "DejaVu Sans",
-        "DejaVu Serif",
-        "Liberation Sans",
-        "Liberation Serif",
-        "Liberation Sans Narrow",
-        "FreeSerif",
-        "Carlito",
-        "Caladea",
-        "Linux Libertine O",
-        "Linux Biolinum O",
-        "Nimbus Sans",
-        "URW Gothic",
-        "C059",
-        "P052",
-    ),
-    "zh": ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Zen Hei", "AR PL UMing CN"),
-}
+# Families of English charts (their faces come from renderers/fonts.py). Chinese charts take any
+# simplified-Chinese (or region-less) CJK sans or serif face through fonts.pick_font.
+EN_FAMILIES = (
+    "DejaVu Sans",
+    "DejaVu Serif",
+    "Liberation Sans",
+    "Liberation Serif",
+    "Liberation Sans Narrow",
+    "FreeSerif",
+    "Carlito",
+    "Caladea",
+    "Linux Libertine O",
+    "Linux Biolinum O",
+    "Nimbus Sans",
+    "URW Gothic",
+    "C059",
+    "P052",
+)
+ZH_STYLES = {"sans": 0.6, "serif": 0.4}
+ZH_REGIONS = ("sc", "")
 PALETTES = (
     "style",
     "tab10",
@@ -111,7 +119,6 @@ PALETTES = (
 )
 QUALITATIVE = {"tab10", "Set1", "Set2", "Dark2", "Paired", "Accent", "tab20b"}
 LEGEND_LOCS = (
-    "best",
     "upper right",
     "upper left",
     "lower right",
@@ -121,6 +128,12 @@ LEGEND_LOCS = (
     "outside lower center",
     "outside upper center",
 )
+# matplotlib loc of a legend drawn outside the axes, anchored at the point _lay_out chooses.
+OUTSIDE_ANCHOR = {
+    "outside right upper": "upper left",
+    "outside lower center": "lower center",
+    "outside upper center": "upper center",
+}
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 # Characters of numbers on ticks and value labels, which every font must also cover.
 NUMBER_CHARS = "0123456789.,-−+e%×"
@@ -189,29 +202,26 @@ class Options(RendererOptions):
         return dpis
 
 
-@functools.cache
-def _cmap_of(path: str, index: int) -> frozenset[int]:
-    """Code points a font face covers (fontTools, read once per process; pure, so caching is safe)."""
-    with TTFont(path, fontNumber=index, lazy=True) as font:
-        return frozenset(font.getBestCmap())
-
-
 class MatplotlibChartRenderer:
     name: ClassVar[str] = "chart-matplotlib"
     markup: ClassVar[str] = "chart-json"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     Options: ClassVar[type[RendererOptions]] = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
         self.options = options
         self.corpus: Corpus[Chart] | None = user_charts(corpus_path) if corpus_path is not None else None
-        known = {entry.name for entry in font_manager.fontManager.ttflist}
-        self.fonts = {lang: tuple(f for f in families if f in known) for lang, families in FONTS.items()}
-        self.weights = {f: _weights(f) for families in self.fonts.values() for f in families}
-        if not self.fonts["en"]:
-            raise RuntimeError(f"none of the fonts {FONTS['en']} is installed; install fonts-dejavu")
-        self._covered: dict[str, frozenset[int]] = {}
+        # (regular, bold) faces of every font a chart may use, each registered with matplotlib once
+        # under an alias that resolves to exactly that face (see _register_alias).
+        self.en_fonts = [pair for family in EN_FAMILIES if (pair := _family_pair(family)) is not None]
+        if not self.en_fonts:
+            raise RuntimeError(f"none of the fonts {EN_FAMILIES} is installed; install fonts-dejavu")
+        zh = fonts.faces("cjk", styles=ZH_STYLES, regions=ZH_REGIONS, regular=True)
+        self.bold = {regular: bold for regular, bold in self.en_fonts}
+        self.bold.update({face: _bold_of(face, "cjk") for face in zh})
+        for regular, bold in self.bold.items():
+            _register_alias(regular, bold)
         defaults = {k: v for k, v in matplotlib.rcParamsDefault.items() if not k.startswith(NOT_DRAWING)}
         # Font lists and the math font set stay at their defaults in every style: they are part of
         # matplotlib's font lookup cache key, and the family is named explicitly anyway.
@@ -226,9 +236,11 @@ class MatplotlibChartRenderer:
     def render(self, rng: np.random.Generator) -> Sample:
         chart, kind, lang, data = self.sample_chart(rng)
         look = self.sample_look(rng, chart, kind, lang)
-        image = self._draw(chart, kind, look)
-        meta = {"lang": lang, "kind": kind, **look, "data": data}
-        return Sample(images=[image], target=chart_to_target(chart), meta=meta)
+        fig, placed = self._figure(chart, kind, look)
+        width, height = fig.canvas.get_width_height()
+        image = Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        meta = {"lang": lang, "kind": kind, **look, **placed, "data": data}
+        return Sample(images=[image.convert("RGB")], target=chart_to_target(chart), meta=meta)
 
     def sample_chart(self, rng: np.random.Generator) -> tuple[Chart, str, str, dict[str, Any]]:
         """The chart to draw (generated, or a user chart), its kind, its language and a record of
@@ -250,7 +262,7 @@ class MatplotlibChartRenderer:
         """Every drawing choice for one chart (style, font, sizes, colours, legend, ...): the meta."""
         o = self.options
         pick = lambda seq: seq[int(rng.integers(len(seq)))]
-        font = self._pick_font(rng, chart, lang)
+        font, bold = self._pick_font(rng, chart, lang)
         dpi = int(pick(o.dpi))
         width = int(rng.integers(o.width_px[0], o.width_px[1] + 1))
         height = int(rng.integers(o.height_px[0], o.height_px[1] + 1))
@@ -260,11 +272,10 @@ class MatplotlibChartRenderer:
         n_points = len(chart.series) * len(chart.categories)
         look: dict[str, Any] = {
             "style": pick(o.styles),
-            "font": font,
+            "font": font.to_meta(),
             "font_size": font_size,
             "title_scale": float(pick((1.2, 1.4, 1.6))),
-            "font_weight": self.weights[font][0],
-            "title_weight": self.weights[font][int(rng.integers(2))],
+            "title_font": (font, bold)[int(rng.integers(2))].to_meta(),
             "title_loc": pick(("center", "center", "left")),
             "width_px": width,
             "height_px": height,
@@ -277,6 +288,9 @@ class MatplotlibChartRenderer:
             "spines": pick(("all", "open")),
             "source_loc": pick(("left", "right")),
             "unicode_minus": bool(rng.random() < 0.5),
+            # Unhinted glyphs (as browsers draw them) are ~10% faster to draw than matplotlib's
+            # default auto-hinted ones; both occur in real charts.
+            "hinting": pick(("no_hinting", "no_hinting", "no_hinting", "force_autohint")),
         }
         if kind == "pie":
             look.update(
@@ -292,29 +306,28 @@ class MatplotlibChartRenderer:
             look["rotation"] = self._rotation(rng, chart, kind, look, lang)
         return look
 
-    def _pick_font(self, rng: np.random.Generator, chart: Chart, lang: str) -> str:
-        """A font of ``lang`` (else of any language) whose faces cover every character drawn."""
-        needed = {ord(ch) for text in chart.texts() for ch in text if not ch.isspace()}
-        needed |= {ord(ch) for ch in NUMBER_CHARS}
-        for langs in ((lang,), ("en", "zh")):
-            fitting = [f for la in langs for f in self.fonts[la] if needed <= self._coverage(f)]
-            if fitting:
-                return fitting[int(rng.integers(len(fitting)))]
-        missing = needed - set().union(*(self._coverage(f) for la in FONTS for f in self.fonts[la]))
-        raise Reject("missing-glyph", "no installed font covers " + "".join(sorted(map(chr, missing)))[:40])
-
-    def _coverage(self, family: str) -> frozenset[int]:
-        """Characters both the regular and the bold face of ``family`` cover (cached per instance)."""
-        if family not in self._covered:
-            faces = [
-                font_manager.findfont(
-                    font_manager.FontProperties(family=family, weight=w), fallback_to_default=False
+    def _pick_font(
+        self, rng: np.random.Generator, chart: Chart, lang: str
+    ) -> tuple[fonts.FontFace, fonts.FontFace]:
+        """A regular face of ``lang`` (else of the other language) that covers every character the
+        chart draws, and its bold face (the regular one again where the bold lacks a title glyph)."""
+        text = "".join(chart.texts()) + NUMBER_CHARS
+        for pick_lang in (lang, "zh" if lang == "en" else "en"):
+            if pick_lang == "en":
+                order = rng.permutation(len(self.en_fonts))
+                regular = next(
+                    (self.en_fonts[i][0] for i in order if fonts.covers(self.en_fonts[i][0], text)), None
                 )
-                for w in self.weights[family]
-            ]
-            maps = [_cmap_of(str(f), int(getattr(f, "face_index", 0))) for f in faces]
-            self._covered[family] = maps[0] & maps[1]
-        return self._covered[family]
+            else:
+                try:
+                    regular = fonts.pick_font(rng, text, script="cjk", styles=ZH_STYLES, regions=ZH_REGIONS)
+                except fonts.MissingGlyphs:
+                    regular = None
+            if regular is not None:
+                bold = self.bold[regular]
+                return regular, bold if fonts.covers(bold, chart.title) else regular
+        missing = set.intersection(*(fonts.missing_glyphs(face, text) for face in self.bold))
+        raise Reject("missing-glyph", "no installed font covers " + "".join(sorted(missing))[:40])
 
     def _rotation(self, rng: np.random.Generator, chart: Chart, kind: str, look: dict, lang: str) -> int:
         """Rotate category labels when they would not fit side by side (an estimate from lengths)."""
@@ -334,14 +347,14 @@ class MatplotlibChartRenderer:
         size = look["font_size"]
         rc.update(
             {
-                "font.family": [look["font"]],
+                "font.family": [_alias(look["font"])],
                 "font.size": size,
                 "axes.titlesize": _pt(size, look["title_scale"]),
-                "font.weight": look["font_weight"],
-                "axes.titleweight": look["title_weight"],
-                "axes.labelweight": look["font_weight"],
-                "figure.labelweight": look["font_weight"],
-                "figure.titleweight": look["title_weight"],
+                "font.weight": "normal",  # the alias's two faces, see _register_alias
+                "axes.titleweight": "normal" if look["title_font"] == look["font"] else "bold",
+                "axes.labelweight": "normal",
+                "figure.labelweight": "normal",
+                "figure.titleweight": "bold",
                 "axes.labelsize": size,
                 "xtick.labelsize": _pt(size, 0.9),
                 "ytick.labelsize": _pt(size, 0.9),
@@ -353,6 +366,7 @@ class MatplotlibChartRenderer:
                 "text.parse_math": False,
                 "text.usetex": False,
                 "svg.hashsalt": "gotforge",
+                "text.hinting": look["hinting"],
                 "figure.dpi": look["dpi"],
                 "savefig.dpi": look["dpi"],
             }
@@ -368,35 +382,34 @@ class MatplotlibChartRenderer:
             return [cmap(i % cmap.N) for i in range(n)]
         return [cmap(x) for x in np.linspace(0.15, 0.85, n)] if n > 1 else [cmap(0.6)]
 
-    def _draw(self, chart: Chart, kind: str, look: dict[str, Any]) -> Image.Image:
-        canvas = self.figure(chart, kind, look).canvas
-        width, height = canvas.get_width_height()
-        return Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert(
-            "RGB"
-        )
-
     def figure(self, chart: Chart, kind: str, look: dict[str, Any]) -> Figure:
         """The drawn figure (Agg canvas attached) of ``chart`` with the choices ``look``; tests
-        inspect its artists."""
+        inspect its artists.
+
+        No layout engine: the texts around the axes are measured with the canvas renderer and the
+        axes placed so they fit (:func:`_lay_out`), then the figure is drawn once."""
+        return self._figure(chart, kind, look)[0]
+
+    def _figure(self, chart: Chart, kind: str, look: dict[str, Any]) -> tuple[Figure, dict[str, Any]]:
+        """The drawn figure and the choices made while laying it out (for the meta)."""
         rc = self._rc(look)
         with matplotlib.rc_context(rc):
             fig = Figure(
-                figsize=(look["width_px"] / look["dpi"], look["height_px"] / look["dpi"]),
-                dpi=look["dpi"],
-                layout="constrained",
+                figsize=(look["width_px"] / look["dpi"], look["height_px"] / look["dpi"]), dpi=look["dpi"]
             )
             canvas = FigureCanvasAgg(fig)
             ax = fig.add_subplot()
             drawn = self._plot(fig, ax, chart, kind, look, rc)
+            placed = _lay_out(fig, ax, canvas.get_renderer(), drawn, rc)
             canvas.draw()
             _check_layout(canvas, drawn, look.get("rotation", 0))
-        return fig
+        return fig, placed
 
     def _plot(self, fig: Figure, ax: Any, chart: Chart, kind: str, look: dict, rc: dict) -> dict[str, list]:
         """Draw ``chart`` on ``ax``; return the text artists that must stay inside the figure."""
         matrix = chart.matrix()  # (series, categories)
         series, categories = chart.series, chart.categories
-        drawn: dict[str, list] = {"texts": [], "ticks": []}
+        drawn: dict[str, Any] = {"texts": [], "ticks": [], "title": None, "source": None, "legend": None}
         size = look["font_size"]
         if kind == "pie":
             self._plot_pie(ax, chart, look, rc, drawn)
@@ -470,18 +483,21 @@ class MatplotlibChartRenderer:
             self._decorate_axes(ax, chart, kind, look, positions, drawn)
             self._legend(fig, ax, look, title=None, drawn=drawn)
         if chart.title:
-            drawn["texts"].append(
-                ax.set_title(_wrap(chart.title, look, look["title_scale"]), loc=look["title_loc"])
+            # An explicit y keeps matplotlib from re-placing the title at every draw.
+            drawn["title"] = ax.set_title(
+                _wrap(chart.title, look, look["title_scale"]), loc=look["title_loc"], y=1.0
             )
+            drawn["texts"].append(drawn["title"])
         if chart.source:
-            drawn["texts"].append(
-                fig.supxlabel(
-                    chart.source,
-                    x=0.01 if look["source_loc"] == "left" else 0.99,
-                    ha=look["source_loc"],
-                    fontsize=_pt(size, 0.8),
-                )
+            drawn["source"] = fig.text(
+                0.01 if look["source_loc"] == "left" else 0.99,
+                0.01,
+                chart.source,
+                ha=look["source_loc"],
+                va="bottom",
+                fontsize=_pt(size, 0.8),
             )
+            drawn["texts"].append(drawn["source"])
         return drawn
 
     def _decorate_axes(
@@ -532,10 +548,16 @@ class MatplotlibChartRenderer:
         loc = look["legend_loc"]
         kwargs: dict[str, Any] = {"title": title, "frameon": look["legend_frame"]}
         if loc.startswith("outside"):
+            # Placed beside the axes by _lay_out (the layout engine that places "outside" legends
+            # itself is not used).
             ncol = len(handles) if "center" in loc and len(handles) <= 5 else 1
-            legend = fig.legend(handles, labels, loc=loc, ncols=ncol, **kwargs)
+            legend = fig.legend(
+                handles, labels, loc=OUTSIDE_ANCHOR[loc], ncols=ncol, borderaxespad=0, **kwargs
+            )
+            drawn["legend"] = (loc, legend)
         else:
             legend = ax.legend(handles, labels, loc=loc, **kwargs)
+            drawn["inside_legend"] = loc
         drawn["texts"] += legend.get_texts()
 
     def _plot_pie(self, ax: Any, chart: Chart, look: dict, rc: dict, drawn: dict[str, list]) -> None:
@@ -598,20 +620,65 @@ class MatplotlibChartRenderer:
             raise Reject("blank-image")
 
 
-def _weights(family: str) -> tuple[int, int]:
-    """(regular, bold) weights a family really has, so lookups never fall back with a warning."""
-    weights = sorted(
-        {
-            int(e.weight)
-            for e in font_manager.fontManager.ttflist
-            if e.name == family and e.style == "normal" and str(e.weight).isdigit()
-        }
-    )
-    if not weights:
-        return 400, 700
-    regular = min(weights, key=lambda w: (abs(w - 400), w))
-    bold = max(weights) if max(weights) >= 600 else regular
-    return regular, bold
+def _family_pair(family: str) -> tuple[fonts.FontFace, fonts.FontFace] | None:
+    """The regular face of an installed Latin ``family`` (upright, weight nearest 400, not condensed)
+    and its bold face, or None when the family is not installed."""
+    regular = [f for f in fonts.faces("latin", regular=True) if f.family == family]
+    if not regular:
+        return None
+    face = min(regular, key=lambda f: (abs(f.weight - 400), "condensed" in f.subfamily.lower(), f))
+    return face, _bold_of(face, "latin")
+
+
+def _bold_of(regular: fonts.FontFace, script: str) -> fonts.FontFace:
+    """The boldest upright face (600 or more) of ``regular``'s family and width, else ``regular``."""
+    condensed = "condensed" in regular.subfamily.lower()
+    bolds = [
+        f
+        for f in fonts.faces(script)
+        if f.family == regular.family
+        and not f.italic
+        and f.weight >= 600
+        and ("condensed" in f.subfamily.lower()) == condensed
+    ]
+    return max(bolds, key=lambda f: (f.weight, f), default=regular)
+
+
+def _alias(face: Mapping[str, Any] | fonts.FontFace) -> str:
+    """The family name under which matplotlib finds exactly this face (and its bold)."""
+    if isinstance(face, fonts.FontFace):
+        face = face.to_meta()
+    return f"gotforge {face['family']} {face['subfamily']} {face['index']}"
+
+
+def _register_alias(regular: fonts.FontFace, bold: fonts.FontFace) -> None:
+    """Register ``regular`` and ``bold`` with matplotlib under one alias family, as its "normal"
+    and "bold" weights (the same face twice where the family has no bold).
+
+    matplotlib picks a font by family name and weight among every installed face, and a family
+    name does not single out a face (DejaVu Sans has a condensed face of the same weight, and the
+    Noto CJK collections hold five regions' faces), while ``FontProperties(fname=...)`` loses a
+    collection's face index and tick labels take no font properties. An alias family of exactly
+    the two faces the glyph coverage was checked on makes ``font.family`` exact. Registering is
+    idempotent and adds names no one else uses; it runs at construction, never per sample. Each
+    alias entry goes first in the font list, so a lookup that misses matplotlib's cache stops at it
+    instead of scoring every installed face (~10 ms).
+    """
+    name = _alias(regular)
+    manager = font_manager.fontManager
+    have = {(e.name, e.weight) for e in manager.ttflist if e.name.startswith("gotforge ")}
+    added = False
+    for weight, face in (("normal", regular), ("bold", bold)):
+        if (name, weight) not in have:
+            entry = font_manager.FontEntry(
+                fname=face.path, index=face.index, name=name, weight=weight, size="scalable"
+            )
+            # At the front: a lookup stops at the first exact match (named weights score 0, numbers
+            # never do), and no other family matches the alias.
+            manager.ttflist.insert(0, entry)
+            added = True
+    if added:
+        manager._findfont_cached.cache_clear()
 
 
 def _pt(size: int, factor: float) -> int:
@@ -640,6 +707,127 @@ def _wrap(text: str, look: dict, scale: float) -> str:
     if lang_factor == 1.0:
         return "\n".join(text[i : i + per_line] for i in range(0, len(text), per_line))
     return "\n".join(textwrap.wrap(text, per_line)) or text
+
+
+def _lay_out(
+    fig: Figure, ax: Any, renderer: Any, drawn: dict[str, Any], rc: dict[str, Any]
+) -> dict[str, Any]:
+    """Place the axes so that the texts around them fit in the figure, in two cheap passes.
+
+    Each pass measures the tick labels (after updating the ticks for the current axes size), the
+    title and the texts drawn in data space against the axes box, then reserves, side by side, the
+    axis labels, the source line and an outside legend. The second pass corrects the first (the
+    value ticks and a centred title depend on the axes size); a text still outside is rejected after
+    the draw. The axis labels are placed here too, so the draw never measures tick labels again.
+    A legend inside the axes goes to the sampled corner, or to the next one that covers no bar,
+    point or value label (matplotlib's ``loc="best"`` does this search over every path, slowly);
+    the corner used is returned for the meta.
+    """
+    width, height = fig.bbox.width, fig.bbox.height
+    points = fig.dpi / 72
+    pad = rc["figure.constrained_layout.w_pad"] * fig.dpi
+    labelpad = rc["axes.labelpad"] * points
+    size = {}
+    for key, text in (("x", ax.xaxis.label), ("y", ax.yaxis.label), ("source", drawn["source"])):
+        size[key] = text.get_window_extent(renderer) if text is not None and text.get_text() else None
+    legend_loc, legend = drawn["legend"] or (None, None)
+    legend_box = legend.get_window_extent(renderer) if legend is not None else None
+    bottom_extra = pad + size["source"].height + pad if size["source"] is not None else pad
+    x0, y0, x1, y1 = 0.1 * width, 0.1 * height, 0.9 * width, 0.9 * height
+    for _ in range(2):
+        ax.set_position((x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height))
+        ax.apply_aspect()
+        box = ax.get_position().transformed(fig.transFigure)  # the active box (pies keep their aspect)
+        texts = ax.xaxis.get_majorticklabels() + ax.yaxis.get_majorticklabels()
+        texts += [t for t in ax.texts if t.get_text()]  # value labels, pie labels
+        extents = [t.get_window_extent(renderer) for t in texts if t.get_visible() and t.get_text()]
+        left = max([box.x0 - e.x0 for e in extents] + [0.0])
+        right = max([e.x1 - box.x1 for e in extents] + [0.0])
+        below = max([box.y0 - e.y0 for e in extents] + [0.0])
+        above = max([e.y1 - box.y1 for e in extents] + [0.0])
+        if drawn["title"] is not None:  # only its height: it is moved sideways below
+            above = max(above, drawn["title"].get_window_extent(renderer).y1 - box.y1)
+        # Margins from the figure edge to the axes box (the active box may be inset in the position).
+        need_left = pad + left + (size["y"].width + labelpad if size["y"] is not None else 0.0)
+        need_bottom = bottom_extra + below + (size["x"].height + labelpad if size["x"] is not None else 0.0)
+        need_right = pad + right
+        need_top = pad + above
+        if legend_loc == "outside right upper":
+            need_right += legend_box.width + pad
+        elif legend_loc == "outside upper center":
+            need_top += legend_box.height + pad
+        elif legend_loc == "outside lower center":
+            need_bottom += legend_box.height + pad
+        # Move each edge of the position by how far the active box misses its margin.
+        x0 += need_left - box.x0
+        x1 -= need_right - (width - box.x1)
+        y0 += need_bottom - box.y0
+        y1 -= need_top - (height - box.y1)
+        if x1 - x0 < 0.3 * width or y1 - y0 < 0.3 * height:
+            raise Reject("text-outside", "no room left for the axes")
+    ax.set_position((x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height))
+    ax.apply_aspect()
+    box = ax.get_position().transformed(fig.transFigure)
+    ax.xaxis.set_label_coords(0.5, -(below + labelpad) / box.height)
+    ax.yaxis.set_label_coords(-(left + labelpad) / box.width, 0.5)
+    if legend is not None:
+        anchor = {
+            "outside right upper": (box.x1 + right + pad, box.y1),
+            "outside upper center": (box.x0 + box.width / 2, height - pad),
+            "outside lower center": (box.x0 + box.width / 2, bottom_extra),
+        }[legend_loc]
+        legend.set_bbox_to_anchor((anchor[0] / width, anchor[1] / height), transform=fig.transFigure)
+    placed = {}
+    if "inside_legend" in drawn:
+        placed["legend_placed"] = _place_inside_legend(ax, renderer, box, drawn["inside_legend"])
+    title = drawn["title"]
+    if title is not None:  # a title wider than the axes moves sideways, within the figure
+        extent = title.get_window_extent(renderer)
+        shift = max(extent.x1 - (width - pad), 0.0) - max(pad - extent.x0, 0.0)
+        if shift:
+            title.set_x(title.get_position()[0] - shift / box.width)
+    return placed
+
+
+INSIDE_LOCS = tuple(loc for loc in LEGEND_LOCS if not loc.startswith("outside"))
+
+
+def _place_inside_legend(ax: Any, renderer: Any, box: Any, sampled: str) -> str:
+    """Move the axes legend from its sampled corner to the first corner (sampled one first) that
+    overlaps no bar, marker or value label; where every corner does, the one that overlaps fewest."""
+    legend = ax.get_legend()
+    size = legend.get_window_extent(renderer)
+    pad = legend.borderaxespad * renderer.points_to_pixels(legend.prop.get_size_in_points())
+    obstacles = [t.get_window_extent(renderer).extents for t in ax.texts if t.get_text()]
+    obstacles += [p.get_window_extent(renderer).extents for p in ax.patches if isinstance(p, Rectangle)]
+    for artist in ax.lines:
+        xy = ax.transData.transform(artist.get_xydata())
+        obstacles += [(x - 3, y - 3, x + 3, y + 3) for x, y in xy]
+    for collection in ax.collections:
+        xy = ax.transData.transform(collection.get_offsets())
+        obstacles += [(x - 4, y - 4, x + 4, y + 4) for x, y in xy]
+    boxes = np.array(obstacles).reshape(-1, 4)  # (n, x0 y0 x1 y1)
+    best, fewest = sampled, None
+    for loc in (sampled, *[c for c in INSIDE_LOCS if c != sampled]):
+        vertical, _, horizontal = loc.partition(" ")
+        x0 = {"left": box.x0 + pad, "right": box.x1 - pad - size.width}.get(
+            horizontal, box.x0 + (box.width - size.width) / 2
+        )
+        y0 = box.y1 - pad - size.height if vertical == "upper" else box.y0 + pad
+        hits = int(
+            np.count_nonzero(
+                (boxes[:, 0] < x0 + size.width)
+                & (boxes[:, 2] > x0)
+                & (boxes[:, 1] < y0 + size.height)
+                & (boxes[:, 3] > y0)
+            )
+        )
+        if fewest is None or hits < fewest:
+            best, fewest = loc, hits
+        if hits == 0:
+            break
+    legend.set_loc(best)
+    return best
 
 
 def _check_layout(canvas: FigureCanvasAgg, drawn: dict[str, list], rotation: int) -> None:

@@ -24,8 +24,9 @@ from corpora.charts import (
     random_chart,
     user_charts,
 )
+from renderers import fonts
 from renderers.base import Reject, Sample
-from renderers.chart_matplotlib import FONTS, MatplotlibChartRenderer, Options
+from renderers.chart_matplotlib import MatplotlibChartRenderer, Options
 
 
 def png_bytes(sample: Sample) -> bytes:
@@ -148,7 +149,7 @@ def test_every_kind_renders_in_both_languages(kind: str, lang: str) -> None:
     assert len(np.unique(np.asarray(image).reshape(-1, 3), axis=0)) > 10  # not blank
     json.dumps(sample.meta)  # meta is JSON-serialisable
     if lang == "zh":
-        assert sample.meta["font"] in FONTS["zh"]
+        assert sample.meta["font"]["script"] == "cjk"
 
 
 @pytest.mark.parametrize("kind", ["bar", "grouped_bar", "stacked_bar", "hbar", "line", "scatter", "pie"])
@@ -212,10 +213,34 @@ def test_chinese_chart_uses_a_cjk_font_and_no_glyph_is_missing() -> None:
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
         samples = [render_until_accepted(renderer, seed) for seed in (0, 40, 80)]
     for sample in samples:
-        assert sample.meta["lang"] == "zh" and sample.meta["font"] in FONTS["zh"]
-        covered = renderer._coverage(sample.meta["font"])
+        meta = sample.meta
+        assert (
+            meta["lang"] == "zh" and meta["font"]["script"] == "cjk" and meta["font"]["region"] in ("sc", "")
+        )
         chart = chart_from_target(sample.target)
-        assert all(ord(ch) in covered for text in chart.texts() for ch in text if not ch.isspace())
+        face = fonts.FontFace.from_meta(meta["font"])
+        assert fonts.covers(face, "".join(chart.texts()))
+        assert fonts.covers(fonts.FontFace.from_meta(meta["title_font"]), chart.title)
+
+
+def test_matplotlib_draws_with_exactly_the_face_checked_for_coverage() -> None:
+    """The alias family resolves to the picked file and face index (a .ttc holds several regions)."""
+    from matplotlib import font_manager
+
+    renderer = MatplotlibChartRenderer(Options())
+    for regular, bold in list(renderer.bold.items())[::3]:
+        for weight, face in (("normal", regular), ("bold", bold)):
+            prop = font_manager.FontProperties(
+                family=_alias_of(face if weight == "normal" else regular), weight=weight
+            )
+            found = font_manager.fontManager.findfont(prop, fallback_to_default=False)
+            assert (str(found), found.face_index) == (str(Path(face.path).resolve()), face.index)
+
+
+def _alias_of(face: fonts.FontFace) -> str:
+    from renderers.chart_matplotlib import _alias
+
+    return _alias(face)
 
 
 def test_user_chart_is_drawn_as_given_and_uncovered_text_is_rejected(tmp_path: Path) -> None:
