@@ -167,8 +167,10 @@ def installed_faces(roots: tuple[str, ...] = FONT_DIRS) -> tuple[FontFace, ...]:
     for path in files:
         try:
             is_collection = path.lower().endswith(".ttc")
-            fonts = TTCollection(path, lazy=True).fonts if is_collection else [TTFont(path, lazy=True)]
-            faces.extend(_describe(path, i, tt, _CODEPOINTS) for i, tt in enumerate(fonts))
+            opened = TTCollection(path, lazy=True) if is_collection else TTFont(path, lazy=True)
+            with opened:
+                fonts = opened.fonts if is_collection else [opened]
+                faces.extend(_describe(path, i, tt, _CODEPOINTS) for i, tt in enumerate(fonts))
         except (TTLibError, OSError, KeyError, AssertionError, ValueError):
             continue  # a damaged or unsupported font file is not a reason to stop
     return tuple(faces)
@@ -179,7 +181,8 @@ def codepoints(face: FontFace) -> frozenset[int]:
     key = (face.path, face.index)
     cps = _CODEPOINTS.get(key)
     if cps is None:
-        cps = _CODEPOINTS[key] = _read_codepoints(_open(face.path, face.index))
+        with _open(face.path, face.index) as tt:
+            cps = _CODEPOINTS[key] = _read_codepoints(tt)
     return cps
 
 
