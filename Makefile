@@ -50,7 +50,7 @@ $(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json | node
 # The demo: a preview of every renderer, then got-tiny trained from scratch on the CPU (about 10 minutes)
 # on 1-2-word text-page lines and evaluated on held-out lines it never trained on (runs/demo/eval.json).
 DEMO := runs/demo
-TOKENIZER_VOCAB ?= 300
+TOKENIZER_VOCAB ?= 400
 
 demo: setup
 	$(PY) -m pipelines.cli render --config configs/render/demo.yaml --workers $(WORKERS)

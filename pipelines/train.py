@@ -84,18 +84,21 @@ def freeze_encoder(model: torch.nn.Module) -> int:
 
 
 def param_groups(model: torch.nn.Module, optim: train_config.OptimConfig) -> list[dict[str, Any]]:
-    """Weight decay on matrices (not embeddings, norms, biases), or only under ``decay_only`` prefixes."""
-    decay, no_decay = [], []
+    """Weight decay on matrices (not embeddings, norms, biases), or only under ``decay_only`` prefixes;
+    one group per (decay, learning-rate scale) pair, the scale from ``lr_scale``'s first matching prefix."""
+    groups: dict[tuple[bool, float], list[torch.nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
         plain = strip(name)
         is_matrix = param.ndim >= 2 and "embed" not in plain
         wanted = plain.startswith(optim.decay_only) if optim.decay_only else True
-        (decay if is_matrix and wanted and optim.weight_decay > 0 else no_decay).append(param)
+        decay = is_matrix and wanted and optim.weight_decay > 0
+        scale = next((f for prefix, f in optim.lr_scale.items() if plain.startswith(prefix)), 1.0)
+        groups.setdefault((decay, scale), []).append(param)
     return [
-        {"params": decay, "weight_decay": optim.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
+        {"params": params, "weight_decay": optim.weight_decay if decay else 0.0, "lr": optim.lr * scale}
+        for (decay, scale), params in sorted(groups.items(), key=lambda kv: (not kv[0][0], kv[0][1]))
     ]
 
 
@@ -235,6 +238,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, config.max_steps, config.optim)
     )
+
+    def base_lr() -> float:
+        """The schedule's learning rate (groups with an ``lr_scale`` run at a multiple of it)."""
+        return config.optim.lr * lr_factor(scheduler.last_epoch, config.max_steps, config.optim)
+
     step = 0
     elapsed = 0.0  # training seconds of earlier runs (max_minutes counts across resumes)
     if resume_from is not None:
@@ -331,7 +339,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         minutes = (time.perf_counter() - started) / 60
 
         if rank == 0 and (step % config.log_every == 0 or step == config.max_steps):
-            lr = scheduler.get_last_lr()[0]
+            lr = base_lr()
             rates = {
                 "loss": loss_value, "lr": lr,
                 "samples_per_s": world * timer.samples / timer.total,
@@ -382,7 +390,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "step": step,
         "minutes": round((time.perf_counter() - started) / 60, 3),
         "loss": loss_value,
-        "lr": scheduler.get_last_lr()[0],
+        "lr": base_lr(),
         "samples_per_s": world * totals.samples / totals.total,
         "tokens_per_s": world * totals.tokens / totals.total,
         "data_wait": totals.data / totals.total,

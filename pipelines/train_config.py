@@ -59,6 +59,8 @@ class OptimConfig(_Strict):
     weight_decay: float = pydantic.Field(0.0, ge=0)
     # Parameter-name prefixes that get weight decay (matrices only); empty: every matrix but embeddings.
     decay_only: tuple[str, ...] = ()
+    # Learning-rate multipliers by parameter-name prefix (first match wins), e.g. {vision_tower: 3.0}.
+    lr_scale: dict[str, float] = {}
     betas: tuple[float, float] = (0.9, 0.95)
     eps: float = 1e-8
     warmup_steps: pydantic.NonNegativeInt = 0

@@ -122,12 +122,19 @@ def test_lr_schedule_warmup_then_cosine() -> None:
 def test_decay_only_and_stage3_freezing(workspace: Path) -> None:
     built = create("got-tiny", tokenizer=str(workspace / "tokenizer"))
     optim = train_config.OptimConfig(weight_decay=0.1, decay_only=("vision_tower.neck", "multi_modal_projector"))
-    decay, no_decay = train.param_groups(built.model, optim)
+    decay, no_decay = train.param_groups(built.model, optim)  # decayed first
     names = {id(p): n for n, p in built.model.named_parameters()}
     decayed = sorted(train.strip(names[id(p)]) for p in decay["params"])
     assert decayed and all(n.startswith(("vision_tower.neck", "multi_modal_projector")) for n in decayed)
     assert "multi_modal_projector.multimodal_projector.weight" in decayed
     assert not any(n.endswith("bias") for n in decayed) and no_decay["weight_decay"] == 0.0
+    assert decay["lr"] == no_decay["lr"] == optim.lr
+    scaled = train_config.OptimConfig(lr=1e-3, lr_scale={"vision_tower": 3.0})
+    groups = train.param_groups(built.model, scaled)
+    assert sorted(g["lr"] for g in groups) == [1e-3, pytest.approx(3e-3)]
+    fast = next(g for g in groups if g["lr"] > 1e-3)["params"]
+    assert {train.strip(names[id(p)]).split(".")[0] for p in fast} == {"vision_tower"}
+    assert sum(p.numel() for g in groups for p in g["params"]) == sum(p.numel() for p in built.model.parameters())
     frozen = train.freeze_encoder(built.model)
     trainable = {train.strip(n) for n, p in built.model.named_parameters() if p.requires_grad}
     assert frozen > 0 and not any(n.startswith(("vision_tower.", "multi_modal_projector.conv")) for n in trainable)
