@@ -22,8 +22,8 @@ left to right, top to bottom for horizontal bars, around the pie from its start 
 written as integers and decimals as Python's shortest float repr (``12.5``, ``0.07``,
 ``1234567.89``).
 A value label on a chart is drawn with :func:`format_number`, which is the same text, so a label
-holds exactly the numbers the picture shows. Generated values are rounded to 0-2 decimal places
-before they are drawn.
+holds exactly the numbers the picture shows. Generated values are rounded to 0-3 decimal places
+(at least two significant digits) before they are drawn.
 
 User charts: a ``.jsonl`` file of one chart dict per line (or a ``.json`` file / a folder of
 ``.json`` files, one chart each), read with :func:`corpora.base.read_user_corpus`. A malformed row
@@ -291,7 +291,9 @@ def _value_matrix(
 ) -> tuple[np.ndarray, int, dict]:
     """Raw values (series, categories), the decimals to show, and the choices made."""
     magnitude = float(10 ** rng.uniform(-1.5, 6.5))
-    if magnitude < 1:
+    if magnitude < 0.1:
+        decimals = 3  # two significant digits at least: 0.031, not 0.03
+    elif magnitude < 1:
         decimals = 2
     elif magnitude < 10:
         decimals = int(rng.choice([1, 2]))
