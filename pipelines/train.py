@@ -285,8 +285,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
     timer, totals = Timer(), Timer()
     first: Timer | None = None
     dropped = 0
+    clock = time.process_time if config.clock == "cpu" else time.perf_counter
     last_eval = elapsed
-    started = time.perf_counter() - elapsed
+    started = clock() - elapsed
     stop = False
     loss_value = float("nan")
 
@@ -299,7 +300,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                                        max_new_tokens=config.eval.max_new_tokens,
                                        batch_size=config.eval.batch_size)
             model.train()
-            point = {"step": step, "minutes": round((time.perf_counter() - started) / 60, 2),
+            point = {"step": step, "minutes": round((clock() - started) / 60, 2),
                      "loss": loss_value, **evaluate.headline(result)}
             curve.append(point)
             (out / "curve.json").write_text(json.dumps(curve, indent=1))
@@ -336,7 +337,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         optimizer.zero_grad(set_to_none=True)
         step += 1
         loss_value = loss_sum
-        minutes = (time.perf_counter() - started) / 60
+        minutes = (clock() - started) / 60
 
         if rank == 0 and (step % config.log_every == 0 or step == config.max_steps):
             lr = base_lr()
@@ -364,18 +365,17 @@ def train(config: TrainConfig) -> dict[str, Any]:
         stop = _agree(config.max_minutes is not None and minutes >= config.max_minutes, world, device)
         if config.eval.shards and (minutes - last_eval / 60 >= config.eval.every_minutes or stop
                                    or step == config.max_steps):
-            eval_started = time.perf_counter()
+            eval_started, eval_wall = clock(), time.perf_counter()
             run_eval()
-            spent = time.perf_counter() - eval_started
-            started += spent  # evaluation time is not training time
-            timer.excluded += spent
-            totals.excluded += spent
-            last_eval = (time.perf_counter() - started)
+            started += clock() - eval_started  # evaluation time is not training time
+            timer.excluded += time.perf_counter() - eval_wall
+            totals.excluded += time.perf_counter() - eval_wall
+            last_eval = clock() - started
         if step % config.save_every == 0 or step == config.max_steps or stop:
             if rank == 0:
                 writer.flush()  # the logs up to a checkpoint are on disk before it is
                 save(built, optimizer, scheduler, step, config, out,
-                     {"elapsed": time.perf_counter() - started, "dropped": dropped})
+                     {"elapsed": clock() - started, "dropped": dropped})
             if world > 1:
                 dist.barrier()
 
@@ -388,7 +388,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         totals = first
     summary = {
         "step": step,
-        "minutes": round((time.perf_counter() - started) / 60, 3),
+        "minutes": round((clock() - started) / 60, 3),
+        "clock": config.clock,
         "loss": loss_value,
         "lr": base_lr(),
         "samples_per_s": world * totals.samples / totals.total,

@@ -32,7 +32,7 @@ WARMUP = 5
 
 def _prepare(scratch: Path) -> tuple[Path, Path]:
     """Line-slice shards and a tokenizer in ``scratch`` (kept between bench runs)."""
-    from got_model.tokenizer import iter_shard_targets, train_tokenizer
+    from got_model.tokenizer import iter_shard_targets, train_tokenizer, with_chat_template
     from pipelines.engine import render_run
     from pipelines.render_config import load_mix
 
@@ -45,7 +45,8 @@ def _prepare(scratch: Path) -> tuple[Path, Path]:
     render_run(config, shards, workers=2, show_progress=False)
     tokenizer = scratch / "tokenizer"
     if not (tokenizer / "tokenizer.json").is_file():
-        train_tokenizer(iter_shard_targets(str(shards / "text-page/*.tar")), 300).save_pretrained(tokenizer)
+        texts = with_chat_template(iter_shard_targets(str(shards / "text-page/*.tar")))
+        train_tokenizer(texts, 400).save_pretrained(tokenizer)  # as `make demo` trains it
     return shards / "text-page/*.tar", tokenizer
 
 

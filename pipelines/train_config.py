@@ -92,6 +92,9 @@ class TrainConfig(_Strict):
     grad_accum: pydantic.PositiveInt = 1
     max_steps: pydantic.PositiveInt = 1000  # optimiser steps; the schedule spans them
     max_minutes: float | None = pydantic.Field(None, gt=0)  # stop early (then checkpoint) after this long
+    # What max_minutes and eval.every_minutes count: wall-clock time, or this process's CPU time (a
+    # CPU budget that other work on a shared machine does not eat into). Evaluation never counts.
+    clock: Literal["wall", "cpu"] = "wall"
     save_every: pydantic.PositiveInt = 500
     keep_checkpoints: pydantic.PositiveInt = 2
     log_every: pydantic.PositiveInt = 10

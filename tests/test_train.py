@@ -166,6 +166,16 @@ def test_stage3_run_trains_the_decoder_and_keeps_the_encoder(workspace: Path, tm
     assert (out / "tensorboard").is_dir() and json.loads((out / "train_summary.json").read_text())["step"] == 3
 
 
+def test_a_time_limit_stops_every_clock_with_a_checkpoint(workspace: Path, tmp_path: Path) -> None:
+    for clock in ("wall", "cpu"):
+        out = tmp_path / clock
+        summary = train.train(train_config.load(write_config(
+            workspace, out, max_steps=500, save_every=100, max_minutes=1e-5, clock=clock)))
+        assert summary["step"] == 1 and summary["clock"] == clock
+        assert train.latest_checkpoint(out) == out / "checkpoints/step-0000001"
+        assert (out / "final/model.safetensors").is_file()
+
+
 def test_killed_run_resumes_with_the_same_steps_and_schedule(workspace: Path, tmp_path: Path) -> None:
     overrides = {"max_steps": 40, "save_every": 3, "optim.warmup_steps": 5, "keep_checkpoints": 50}
     reference = tmp_path / "reference"
