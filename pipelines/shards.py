@@ -18,7 +18,7 @@ import json
 import os
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,28 +121,68 @@ class Timing:
     validate: float = 0.0
 
 
-def render_valid(renderer: Any, run_seed: int, job: ShardJob, index: int,
-                 rejects: collections.Counter[str], timing: Timing) -> tuple[Sample, int, int]:
-    """Render sample ``index`` of ``job``, retrying with the next attempt's seed on a reject."""
-    validate = getattr(renderer, "validate", None)
-    for attempt in range(MAX_ATTEMPTS):
-        seed = sample_seed(run_seed, job.renderer, job.shard, index, attempt)
+def render_many(renderer: Any, rngs: list[Any]) -> list[Sample | Reject]:
+    """One result per generator: the renderer's ``render_batch`` when it has one, else ``render`` on each."""
+    batch = getattr(renderer, "render_batch", None)
+    if batch is not None:
+        results = list(batch(rngs))
+        if len(results) != len(rngs):
+            raise TypeError(f"renderer {renderer.name}: render_batch gave {len(results)} results for {len(rngs)}")
+        return results
+    results = []
+    for rng in rngs:
         try:
-            start = time.perf_counter()
-            sample = renderer.render(sample_rng(seed))
-            checked = time.perf_counter()
-            timing.render += checked - start
-            check_sample(sample)
-            if validate is not None:
-                validate(sample)
-            timing.validate += time.perf_counter() - checked
-            return sample, seed, attempt
+            results.append(renderer.render(rng))
         except Reject as reject:
-            rejects[reject.reason] += 1
-    raise ShardError(
-        f"renderer {job.renderer} rejected sample {index} of shard {job.shard} {MAX_ATTEMPTS} times in a row "
-        f"(rejects so far: {dict(rejects)}); check its corpus and options"
-    )
+            results.append(reject)
+    return results
+
+
+def render_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collections.Counter[str],
+                 timing: Timing) -> Iterator[tuple[int, Sample, int, int]]:
+    """Yield ``(index, sample, seed, attempt)`` for every sample of ``job``, in index order.
+
+    Samples are rendered ``batch_size`` at a time (a renderer attribute; 1 when absent). A rejected
+    sample is retried with its next attempt's seed in a later batch, beside the next new samples.
+    Each result is a pure function of its own seed, so batching never changes the bytes written.
+    """
+    validate = getattr(renderer, "validate", None)
+    size = max(1, int(getattr(renderer, "batch_size", 1)))
+    pending: dict[int, int] = {}  # index -> attempt, for samples not yet accepted
+    done: dict[int, tuple[Sample, int, int]] = {}
+    next_new = emitted = 0
+    while emitted < job.count:
+        while len(pending) < size and next_new < job.count:
+            pending[next_new] = 0
+            next_new += 1
+        batch = sorted(pending.items())
+        seeds = [sample_seed(run_seed, job.renderer, job.shard, index, attempt) for index, attempt in batch]
+        start = time.perf_counter()
+        results = render_many(renderer, [sample_rng(seed) for seed in seeds])
+        timing.render += time.perf_counter() - start
+        for (index, attempt), seed, result in zip(batch, seeds, results):
+            checked = time.perf_counter()
+            try:
+                if isinstance(result, Reject):
+                    raise result
+                check_sample(result)
+                if validate is not None:
+                    validate(result)
+                done[index] = (result, seed, attempt)
+                del pending[index]
+            except Reject as reject:
+                rejects[reject.reason] += 1
+                pending[index] = attempt + 1
+                if attempt + 1 >= MAX_ATTEMPTS:
+                    raise ShardError(
+                        f"renderer {job.renderer} rejected sample {index} of shard {job.shard} {MAX_ATTEMPTS} "
+                        f"times in a row (rejects so far: {dict(rejects)}); check its corpus and options"
+                    ) from None
+            finally:
+                timing.validate += time.perf_counter() - checked
+        while emitted in done:
+            yield (emitted, *done.pop(emitted))
+            emitted += 1
 
 
 def fsync_dir(path: Path) -> None:
@@ -175,14 +215,14 @@ def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob,
     attempts = 0
     with open(temp, "wb") as handle:
         with tarfile.open(fileobj=handle, mode="w|", format=tarfile.USTAR_FORMAT) as tar:
-            for index in range(job.count):
-                before = sum(rejects.values())
-                sample, seed, attempt = render_valid(renderer, run_seed, job, index, rejects, timing)
+            reported = 0
+            for index, sample, seed, attempt in render_valid(renderer, run_seed, job, rejects, timing):
                 attempts += attempt + 1
                 meta = shard_meta(renderer, sample, seed, attempt)
                 add_members(tar, encode_sample(sample_key(job.renderer, job.shard, index), sample, meta,
                                                compress_level))
-                progress(1, sum(rejects.values()) - before)
+                progress(1, sum(rejects.values()) - reported)
+                reported = sum(rejects.values())
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, job.tar_path(out))
