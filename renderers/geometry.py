@@ -1,0 +1,99 @@
+"""Geometry figures with their TikZ code as the target: GOT's geometry data (Wei et al. 2024, "General
+OCR Theory": TikZ-drawn points, segments, polygons, circles and curves, the TikZ source as the answer).
+
+Each sample draws its figure from the ``rng`` (``corpora.geometry.random_figure``: triangles,
+rectangles, circles and their combinations with labels, angle marks, dashed constructions, and lines,
+parabolas, ellipses and hyperbolas on coordinate axes) or takes one from a user folder of ``.tikz``
+files; the page is compiled by the shared batched LaTeX back-end (:mod:`renderers.latex`, pdfLaTeX,
+many samples per run) and rasterised at a sampled resolution.
+
+Label rule: the target is the whole ``tikzpicture`` environment, and the page's body is exactly the
+target (nothing added), under the fixed :data:`PREAMBLE`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydantic
+
+from corpora.base import Corpus
+from corpora.geometry import KINDS, TIKZ_LIBRARIES, Figure, random_figure, user_figures
+from renderers.base import Reject, RendererOptions, Sample
+from renderers.latex import Job, LatexPool, Page
+
+PREAMBLE = ("\\documentclass[multi=gfpage,border=8pt]{standalone}\n\\usepackage{lmodern}\n\\usepackage{amsmath}\n"
+            f"\\usepackage{{tikz}}\n\\usetikzlibrary{{{','.join(TIKZ_LIBRARIES)}}}\n")
+
+
+class Options(RendererOptions):
+    kinds: tuple[str, ...] = KINDS  # figure kinds drawn with equal chance
+    dpi: tuple[int, int] = (100, 180)  # rasterising resolution, sampled per sample
+    batch_size: int = pydantic.Field(48, ge=1, le=500)  # samples per LaTeX run (render_batch)
+    timeout: float = pydantic.Field(60.0, gt=0)  # seconds per LaTeX run
+    max_side: int = pydantic.Field(1600, ge=64)  # pixels; larger pages are rasterised smaller
+
+    @pydantic.field_validator("kinds")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(KINDS))
+        if not value or unknown:
+            raise ValueError(f"kinds must be a non-empty subset of {KINDS}; unknown: {unknown}")
+        return value
+
+    @pydantic.field_validator("dpi")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 0 < value[0] <= value[1]:
+            raise ValueError(f"expected a range 0 < low <= high, found {list(value)}")
+        return value
+
+
+class GeometryRenderer:
+    name = "geometry"
+    markup = "tikz"
+    task = "format"
+    version = "1"
+    Options = Options
+
+    def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
+        self.options = options
+        self.batch_size = options.batch_size
+        self.corpus: Corpus[Figure] | None = user_figures(corpus_path) if corpus_path is not None else None
+        self.pool = LatexPool({"pdflatex": PREAMBLE}, options.timeout, options.max_side)
+
+    def record(self, rng: np.random.Generator) -> tuple[Figure, dict]:
+        figure = self.corpus.sample(rng) if self.corpus is not None else random_figure(rng, self.options.kinds)
+        dpi = int(rng.integers(self.options.dpi[0], self.options.dpi[1] + 1))
+        meta = {
+            "lang": "en", "engine": "pdflatex", "figure": figure.record, "dpi": dpi,
+            "corpus": self.corpus.source if self.corpus is not None else "generated",
+        }
+        return figure, meta
+
+    def render_batch(self, rngs: list[np.random.Generator]) -> list[Sample | Reject]:
+        drawn = [self.record(rng) for rng in rngs]
+        pages = self.pool.compile([Job("pdflatex", figure.tikz, meta["dpi"] / 72.0) for figure, meta in drawn])
+        return [self._sample(figure, meta, page) for (figure, meta), page in zip(drawn, pages)]
+
+    def render(self, rng: np.random.Generator) -> Sample:
+        result = self.render_batch([rng])[0]
+        if isinstance(result, Reject):
+            raise result
+        return result
+
+    @staticmethod
+    def _sample(figure: Figure, meta: dict, page: Page | Reject) -> Sample | Reject:
+        if isinstance(page, Reject):
+            return page
+        meta = {**meta, "scale": page.scale, "width": page.image.width, "height": page.image.height}
+        return Sample([page.image], figure.tikz, meta)
+
+    def validate(self, sample: Sample) -> None:
+        target = sample.target.strip()
+        if not (target.startswith("\\begin{tikzpicture}") and target.endswith("\\end{tikzpicture}")):
+            raise Reject("not-a-tikzpicture", target[:60])
+
+    def close(self) -> None:
+        self.pool.close()

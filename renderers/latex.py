@@ -1,0 +1,370 @@
+"""The batched, sandboxed LaTeX back-end shared by the LaTeX renderers (``latex-table``, ``geometry``).
+
+Why batches: a LaTeX run costs ~200 ms of start-up (format loading, fonts) and ~20-30 ms per page
+after that (BACKENDS.md). So many samples compile in ONE run, one page per sample, and the PDF is
+rasterised page by page with ``pypdfium2``.
+
+The document of a run is::
+
+    <preamble>                     fixed per renderer (``\\documentclass[multi=gfpage]{standalone}``…)
+    \\begin{document}
+    \\typeout{<marker> 0}\\begin{gfpage}<body 0>\\end{gfpage}
+    \\typeout{<marker> 1}\\begin{gfpage}<body 1>\\end{gfpage}
+    …
+    \\end{document}
+
+``standalone``'s ``multi`` option makes every ``gfpage`` its own page, cropped to its content plus a
+fixed border. Each body is written verbatim (renderers put their exact target in it), so a page is a
+function of its body alone: it is the same page whether compiled alone or in any batch.
+
+Error mapping: runs use ``-interaction=nonstopmode`` (errors are logged and the run goes on), and the
+log is read back. An error line (``! …``) belongs to the sample whose marker precedes it; the marker
+carries a random per-instance nonce so a body cannot forge one. A run is *clean* when its log holds no
+error and its PDF has exactly one page per body; only clean runs give pages. Otherwise:
+
+1. the blamed samples (all of them after a timeout or an error no marker explains) are compiled alone:
+   each gets its own page or is rejected with its own LaTeX error line;
+2. the others are compiled again as a batch, which must now be clean (if not, each is compiled alone).
+
+So one bad sample never loses the others, a sample is rejected only for its own error, and whether a
+sample is accepted depends on its body alone, never on its batch-mates.
+
+Sandbox, for every run: ``-no-shell-escape`` (``\\write18`` only writes to the log), kpathsea's
+``openin_any=p``/``openout_any=p`` (no absolute paths, no parent directories, no dot files, for both
+``\\input`` and ``\\openout``), a fresh private temporary directory per run (inside one per back-end
+instance, removed by :meth:`LatexBackend.close`), a minimal environment, stdin closed, and a timeout
+after which the whole process group (``xelatex`` runs ``xdvipdfmx`` as a child) is killed. Without
+shell escape TeX opens no network connection. Renderers additionally refuse user items that use
+``\\input``, ``\\write18``, ``\\openout`` and friends (see :data:`UNSAFE_COMMANDS`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pypdfium2 as pdfium
+from PIL import Image
+
+from renderers.base import Reject
+
+ENGINES = ("pdflatex", "xelatex")
+PAGE_ENV = "gfpage"
+# Commands a user corpus item may not use: file access, shell, output streams, category codes and
+# global definitions (a body must not change the pages of its batch-mates).
+UNSAFE_COMMANDS = (
+    "input", "include", "includeonly", "InputIfFileExists", "openin", "openout", "read", "readline",
+    "write", "immediate", "write18", "ShellEscape", "catcode", "global", "gdef", "xdef", "def", "edef",
+    "let", "futurelet", "csname", "makeatletter", "special", "pdfobj", "pdfliteral", "usepackage",
+    "RequirePackage", "documentclass", "newcommand", "renewcommand", "providecommand", "newenvironment",
+    "renewenvironment", "DeclareRobustCommand", "typeout", "batchmode", "errorstopmode", "scrollmode",
+    "nonstopmode", "end", "endinput", "jobname", "tracingall", "loop", "expandafter", "directlua",
+    "lccode", "uccode", "mathcode", "endcsname", "afterassignment", "aftergroup", "everypar", "output",
+    "string", "pgfplotstableread", "verbatiminput", "lstinputlisting", "includegraphics", "usetikzlibrary",
+    "usepgflibrary", "pgfutil@IfFileExists",
+)
+_UNSAFE = re.compile(r"\\(" + "|".join(sorted(UNSAFE_COMMANDS, key=len, reverse=True)) + r")(?![A-Za-z])")
+_ERROR = re.compile(r"^! (.*)$")
+_CONTEXT = re.compile(r"^l\.\d+ (.*)$")
+
+
+def unsafe_command(source: str) -> str | None:
+    """The first refused command in ``source`` (``\\input``), or ``None``. ``\\end`` is refused only
+    outside ``\\end{…}``: environments may close, but not the document."""
+    for match in _UNSAFE.finditer(source):
+        if match.group(1) == "end" and source[match.end():match.end() + 1] == "{" \
+                and not source.startswith("{document}", match.end()):
+            continue
+        return "\\" + match.group(1)
+    if "^^" in source:  # TeX's hex escapes could spell any of the above
+        return "^^"
+    return None
+
+
+def balanced(source: str) -> bool:
+    """Braces balance (escaped ``\\{`` ``\\}`` and ``%`` comments aside)."""
+    depth = 0
+    text = re.sub(r"\\[{}%\\]", "", source)
+    text = re.sub(r"%.*", "", text)
+    for ch in text:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One rasterised page: a grey-level PIL image and the scale it was rendered at (pixels per pt)."""
+
+    image: Image.Image
+    scale: float
+
+
+@dataclasses.dataclass
+class _Run:
+    """What one LaTeX run left: the PDF (if any), errors by body position, and how it ended."""
+
+    pdf: bytes | None
+    errors: dict[int, str]
+    unexplained: str = ""  # an error before every marker, a fatal stop, or a timeout
+    pages: int = 0
+
+    def clean(self, count: int) -> bool:
+        return self.pdf is not None and not self.errors and not self.unexplained and self.pages == count
+
+
+class LatexBackend:
+    """Compile bodies in batches with ``engine`` under ``preamble``; rasterise each page.
+
+    ``compile(bodies, scales)`` returns, per body, a :class:`Page` or a :class:`Reject` with reason
+    ``latex-error`` (detail: the LaTeX error line and its source context), ``latex-timeout`` or
+    ``latex-no-page``. ``max_side`` caps the longer image side (the scale is lowered to fit).
+    """
+
+    def __init__(self, engine: str, preamble: str, timeout: float = 60.0, max_side: int = 2048) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown LaTeX engine {engine!r}; expected one of {ENGINES}")
+        if shutil.which(engine) is None:
+            raise RuntimeError(f"{engine} is not installed; run `make setup` (it installs TeX Live)")
+        self.engine, self.preamble, self.timeout, self.max_side = engine, preamble, timeout, max_side
+        self.marker = f"gotforge-page-{secrets.token_hex(6)}"
+        self.root: str | None = None
+        self.runs = 0  # LaTeX processes started (tests and benchmarks read it)
+        self.last_pid: int | None = None
+
+    # -- public ----------------------------------------------------------------------------------
+    def compile(self, bodies: Sequence[str], scales: Sequence[float]) -> list[Page | Reject]:
+        if len(bodies) != len(scales):
+            raise ValueError(f"{len(bodies)} bodies but {len(scales)} scales")
+        if not bodies:
+            return []
+        run = self._run(bodies)
+        if run.clean(len(bodies)):
+            return self._pages(run.pdf, scales)
+        if len(bodies) == 1:
+            return [self._failure(run)]
+        suspects = set(run.errors) if run.errors and not run.unexplained else set(range(len(bodies)))
+        results: dict[int, Page | Reject] = {}
+        for i in sorted(suspects):
+            results[i] = self.compile([bodies[i]], [scales[i]])[0]
+        rest = [i for i in range(len(bodies)) if i not in suspects]
+        if rest:
+            again = self._run([bodies[i] for i in rest])
+            if again.clean(len(rest)):
+                results.update(zip(rest, self._pages(again.pdf, [scales[i] for i in rest]), strict=True))
+            else:
+                for i in rest:
+                    results[i] = self.compile([bodies[i]], [scales[i]])[0]
+        return [results[i] for i in range(len(bodies))]
+
+    def document(self, bodies: Sequence[str]) -> str:
+        """The LaTeX source of one run over ``bodies``."""
+        pages = "".join(
+            f"\\typeout{{{self.marker} {i}}}\\begin{{{PAGE_ENV}}}%\n{body}%\n\\end{{{PAGE_ENV}}}\n"
+            for i, body in enumerate(bodies)
+        )
+        return f"{self.preamble.strip()}\n\\begin{{document}}\n{pages}\\typeout{{{self.marker} end}}\n\\end{{document}}\n"
+
+    def close(self) -> None:
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def __del__(self) -> None:
+        self.close()
+
+    # -- one run ---------------------------------------------------------------------------------
+    def _environment(self, cwd: str) -> dict[str, str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", cwd),  # fontconfig's cache; TeX writes only into cwd
+            "LANG": "C.UTF-8",
+            "openin_any": "p",
+            "openout_any": "p",
+            "shell_escape": "f",
+            "max_print_line": "100000",  # one log line per message: markers and errors never wrap
+            "error_line": "254",
+            "half_error_line": "238",
+            "SOURCE_DATE_EPOCH": "0",
+            "FORCE_SOURCE_DATE": "1",
+        }
+        return env
+
+    def _run(self, bodies: Sequence[str]) -> _Run:
+        if self.root is None:
+            self.root = tempfile.mkdtemp(prefix="gotforge-latex-")
+        cwd = tempfile.mkdtemp(dir=self.root)
+        try:
+            with open(os.path.join(cwd, "doc.tex"), "w", encoding="utf-8") as handle:
+                handle.write(self.document(bodies))
+            command = [self.engine, "-no-shell-escape", "-interaction=nonstopmode", "-jobname=doc", "doc.tex"]
+            self.runs += 1
+            process = subprocess.Popen(
+                command, cwd=cwd, env=self._environment(cwd), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            )
+            self.last_pid = process.pid  # its process group id too (start_new_session)
+            if not _wait(process, self.timeout):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)  # the whole group: xdvipdfmx too
+                process.wait()
+                return _Run(None, {}, f"LaTeX ran past its {self.timeout:g} s timeout and was killed")
+            log = _read(os.path.join(cwd, "doc.log"))
+            pdf_path = os.path.join(cwd, "doc.pdf")
+            pdf = Path(pdf_path).read_bytes() if os.path.exists(pdf_path) else None
+        finally:
+            shutil.rmtree(cwd, ignore_errors=True)
+        run = self._parse_log(log, len(bodies))
+        run.pdf = pdf
+        if pdf is not None:
+            run.pages = len(pdfium.PdfDocument(pdf))
+        elif not run.errors and not run.unexplained:
+            run.unexplained = f"{self.engine} wrote no PDF (exit status {process.returncode})"
+        return run
+
+    def _parse_log(self, log: str, count: int) -> _Run:
+        errors: dict[int, str] = {}
+        unexplained = ""
+        current: int | None = None
+        finished = False
+        lines = log.splitlines()
+        for n, line in enumerate(lines):
+            if line.startswith(self.marker + " "):
+                tag = line[len(self.marker) + 1:].strip()
+                finished = tag == "end"
+                current = None if finished else int(tag)
+                continue
+            match = _ERROR.match(line)
+            if not match:
+                continue
+            detail = match.group(1).strip()
+            context = next((c.group(1).strip() for c in map(_CONTEXT.match, lines[n + 1:n + 12]) if c), "")
+            message = f"{detail} (at: {context})" if context else detail
+            if current is None and not finished:
+                raise RuntimeError(f"the LaTeX preamble of {self.engine} failed: {message}; run `make setup`")
+            if current is None:
+                unexplained = unexplained or message
+            else:
+                errors.setdefault(current, message)
+        if not finished and not unexplained:  # a fatal stop: blame the page it stopped in
+            message = _last_error(lines) or f"{self.engine} stopped before the end of the document"
+            if current is None:
+                unexplained = message
+            else:
+                errors.setdefault(current, message)
+        return _Run(None, errors, unexplained)
+
+    def _failure(self, run: _Run) -> Reject:
+        if run.errors:
+            return Reject("latex-error", next(iter(run.errors.values())))
+        if "timeout" in run.unexplained:
+            return Reject("latex-timeout", run.unexplained)
+        if run.unexplained:
+            return Reject("latex-error", run.unexplained)
+        return Reject("latex-no-page", f"{run.pages} pages for 1 body")
+
+    def _pages(self, pdf: bytes, scales: Sequence[float]) -> list[Page]:
+        document = pdfium.PdfDocument(pdf)
+        pages = []
+        for i, scale in enumerate(scales):
+            page = document[i]
+            width, height = page.get_size()
+            scale = min(scale, self.max_side / max(width, height, 1.0))
+            bitmap = page.render(scale=scale, grayscale=True)
+            pages.append(Page(bitmap.to_pil().convert("L"), round(scale, 6)))
+        return pages
+
+
+def _wait(process: subprocess.Popen, timeout: float) -> bool:
+    """Wait for ``process`` up to ``timeout`` seconds; False if it is still running. Linux's pidfd
+    wakes us the moment it exits (``Popen.wait(timeout)`` polls, adding up to 50 ms per run)."""
+    try:
+        fd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
+        try:
+            process.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    if not ready:
+        return False
+    process.wait()
+    return True
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def _last_error(lines: list[str]) -> str:
+    for line in reversed(lines):
+        match = _ERROR.match(line)
+        if match:
+            return match.group(1).strip()
+    return ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One page to make: which engine compiles it, its body (verbatim) and its rasterising scale."""
+
+    engine: str
+    body: str
+    scale: float
+
+
+class LatexPool:
+    """One lazily started :class:`LatexBackend` per engine, each with its own fixed preamble.
+
+    ``compile(jobs)`` sends the jobs of each engine to that engine in one batch and returns the
+    results in the order of ``jobs``. A renderer's ``render_batch`` is "draw every record, then
+    ``pool.compile``"; its ``render(rng)`` is the same with a batch of one.
+    """
+
+    def __init__(self, preambles: dict[str, str], timeout: float = 60.0, max_side: int = 2048) -> None:
+        self.preambles, self.timeout, self.max_side = preambles, timeout, max_side
+        self.backends: dict[str, LatexBackend] = {}
+
+    def backend(self, engine: str) -> LatexBackend:
+        if engine not in self.backends:
+            if engine not in self.preambles:
+                raise ValueError(f"no preamble for LaTeX engine {engine!r}")
+            self.backends[engine] = LatexBackend(engine, self.preambles[engine], self.timeout, self.max_side)
+        return self.backends[engine]
+
+    def compile(self, jobs: Sequence[Job]) -> list[Page | Reject]:
+        results: list[Page | Reject | None] = [None] * len(jobs)
+        for engine in sorted({job.engine for job in jobs}):
+            positions = [i for i, job in enumerate(jobs) if job.engine == engine]
+            pages = self.backend(engine).compile([jobs[i].body for i in positions], [jobs[i].scale for i in positions])
+            for i, page in zip(positions, pages, strict=True):
+                results[i] = page
+        return results  # type: ignore[return-value]
+
+    @property
+    def runs(self) -> int:
+        return sum(b.runs for b in self.backends.values())
+
+    def close(self) -> None:
+        for backend in self.backends.values():
+            backend.close()
+        self.backends.clear()

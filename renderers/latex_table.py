@@ -1,0 +1,129 @@
+"""LaTeX tables with their ``tabular`` source as the target: the table part of GOT's formatted-OCR data
+(Wei et al. 2024, "General OCR Theory": tables rendered with LaTeX, the LaTeX source as the answer).
+
+Each sample first draws its record from the ``rng`` (language, the table from ``corpora.tables`` or
+the user corpus, type style, resolution), then the page is compiled by the shared batched LaTeX
+back-end (:mod:`renderers.latex`): English with pdfLaTeX, Chinese with XeLaTeX + xeCJK (Noto CJK SC).
+``render_batch`` compiles many samples in one run per engine; ``render`` is a batch of one and gives
+the same page (see the batching contract in :mod:`renderers.base`).
+
+Label rule: the target is the ``tabular`` environment exactly as compiled. A page's body is
+``meta["latex_prefix"]`` (type style: family, size, ``\\arraystretch``, ``\\tabcolsep``) + newline +
+target, under the fixed :data:`PREAMBLES`. ``meta["plain"]`` is the table's plain reading (one line
+per row, cells tab-separated, via ``pylatexenc``); ``validate`` parses the target again and checks
+that reading is what was recorded, with at least one non-empty cell.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pydantic
+
+from corpora.base import Corpus
+from corpora.tables import Table, plain_cells, plain_text, random_table, user_tables
+from renderers.base import Reject, RendererOptions, Sample
+from renderers.latex import Job, LatexPool, Page
+
+_PACKAGES = r"""\usepackage{amsmath,amssymb,array,multirow,booktabs}"""
+PREAMBLES = {
+    "pdflatex": "\\documentclass[multi=gfpage,border=6pt]{standalone}\n\\usepackage[T1]{fontenc}\n"
+                "\\usepackage{lmodern}\n" + _PACKAGES,
+    "xelatex": "\\documentclass[multi=gfpage,border=6pt]{standalone}\n" + _PACKAGES + "\n\\usepackage{xeCJK}\n"
+               "\\setCJKmainfont{Noto Serif CJK SC}\n\\setCJKsansfont{Noto Sans CJK SC}\n",
+}
+ENGINE_FOR_LANG = {"en": "pdflatex", "zh": "xelatex"}
+SIZES = ("\\small", "\\normalsize", "\\large")
+
+Probability = Annotated[float, pydantic.Field(ge=0.0, le=1.0)]
+
+
+class Options(RendererOptions):
+    lang: Literal["en", "zh", "mix"] = "mix"
+    zh_prob: Probability = 0.5  # for lang "mix": chance a sample is Chinese
+    dpi: tuple[int, int] = (150, 250)  # rasterising resolution, sampled per sample
+    sans_prob: Probability = 0.25
+    array_stretch: tuple[float, float] = (1.0, 1.5)
+    tabcolsep_pt: tuple[float, float] = (4.0, 8.0)
+    batch_size: int = pydantic.Field(48, ge=1, le=500)  # samples per engine call (render_batch)
+    timeout: float = pydantic.Field(60.0, gt=0)  # seconds per LaTeX run
+    max_side: int = pydantic.Field(2048, ge=64)  # pixels; larger pages are rasterised smaller
+
+    @pydantic.field_validator("dpi", "array_stretch", "tabcolsep_pt")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < value[0] <= value[1]:
+            raise ValueError(f"expected a range 0 < low <= high, found {list(value)}")
+        return value
+
+
+class LatexTableRenderer:
+    name = "latex-table"
+    markup = "latex"
+    task = "format"
+    version = "1"
+    Options = Options
+
+    def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
+        self.options = options
+        self.batch_size = options.batch_size
+        self.corpus: Corpus[Table] | None = user_tables(corpus_path) if corpus_path is not None else None
+        self.pool = LatexPool(PREAMBLES, options.timeout, options.max_side)
+
+    # -- sample the record -------------------------------------------------------------------------
+    def record(self, rng: np.random.Generator) -> tuple[Table, dict[str, Any]]:
+        o = self.options
+        if self.corpus is not None:
+            table = self.corpus.sample(rng)
+        else:
+            lang = o.lang if o.lang != "mix" else ("zh" if rng.random() < o.zh_prob else "en")
+            table = random_table(rng, lang)
+        sans = bool(rng.random() < o.sans_prob)
+        size = SIZES[int(rng.integers(len(SIZES)))]
+        stretch = round(float(rng.uniform(*o.array_stretch)), 2)
+        sep = round(float(rng.uniform(*o.tabcolsep_pt)), 1)
+        dpi = int(rng.integers(o.dpi[0], o.dpi[1] + 1))
+        prefix = (("\\sffamily" if sans else "") + size + f"\\renewcommand{{\\arraystretch}}{{{stretch}}}"
+                  f"\\setlength{{\\tabcolsep}}{{{sep}pt}}")
+        meta = {
+            "lang": table.lang, "engine": ENGINE_FOR_LANG[table.lang], "table": table.record,
+            "plain": table.plain, "latex_prefix": prefix, "dpi": dpi,
+            "corpus": self.corpus.source if self.corpus is not None else "generated",
+        }
+        return table, meta
+
+    # -- apply it ----------------------------------------------------------------------------------
+    def render_batch(self, rngs: list[np.random.Generator]) -> list[Sample | Reject]:
+        drawn = [self.record(rng) for rng in rngs]
+        jobs = [Job(meta["engine"], f"{meta['latex_prefix']}\n{table.latex}", meta["dpi"] / 72.0)
+                for table, meta in drawn]
+        return [self._sample(table, meta, page) for (table, meta), page in zip(drawn, self.pool.compile(jobs))]
+
+    def render(self, rng: np.random.Generator) -> Sample:
+        result = self.render_batch([rng])[0]
+        if isinstance(result, Reject):
+            raise result
+        return result
+
+    @staticmethod
+    def _sample(table: Table, meta: dict[str, Any], page: Page | Reject) -> Sample | Reject:
+        if isinstance(page, Reject):
+            return page
+        meta = {**meta, "scale": page.scale, "width": page.image.width, "height": page.image.height}
+        return Sample([page.image], table.latex, meta)
+
+    def validate(self, sample: Sample) -> None:
+        """The target must read back to the recorded plain text, with at least one non-empty cell."""
+        try:
+            cells = plain_cells(sample.target)
+        except ValueError as err:
+            raise Reject("unreadable-tabular", str(err)) from err
+        if not any(cell for row in cells for cell in row):
+            raise Reject("empty-table")
+        if plain_text(cells) != sample.meta["plain"]:
+            raise Reject("label-not-faithful", "the target's plain reading differs from the recorded one")
+
+    def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,164 @@
+"""The batched LaTeX back-end (renderers/latex.py) and the engine's batch path, with real pdfLaTeX and
+pdfium: error mapping within a batch, the timeout, the sandbox against unsafe input, and batching
+that changes speed but never bytes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpora.base import BadItem
+from corpora.geometry import parse_figure
+from corpora.tables import parse_table
+from pipelines.engine import render_run
+from pipelines.render_config import RendererJob, RunConfig
+from renderers.base import Reject
+from renderers.latex import LatexBackend, Page, unsafe_command
+
+PREAMBLE = "\\documentclass[multi=gfpage,border=2pt]{standalone}\n\\usepackage{amsmath}"
+GOOD = [f"\\begin{{tabular}}{{|c|c|}}\\hline {i} & $x^{{{i}}}$\\\\\\hline\\end{{tabular}}" for i in range(6)]
+
+
+@pytest.fixture(scope="module")
+def backend():
+    b = LatexBackend("pdflatex", PREAMBLE, timeout=20)
+    yield b
+    b.close()
+
+
+def pixels(page: Page) -> bytes:
+    return page.image.tobytes()
+
+
+def test_a_broken_sample_is_rejected_alone_and_the_others_keep_their_pages(backend):
+    bodies = GOOD[:3] + ["\\begin{tabular}{cc} a & \\nosuchmacro \\\\ \\end{tabular}"] + GOOD[3:] + ["{unclosed"]
+    results = backend.compile(bodies, [2.0] * len(bodies))
+    assert [isinstance(r, Reject) for r in results] == [False] * 3 + [True] + [False] * 3 + [True]
+    assert results[3].reason == "latex-error" and "Undefined control sequence" in results[3].detail
+    assert "\\nosuchmacro" in results[3].detail  # the LaTeX error line names the culprit
+    assert results[-1].reason == "latex-error"
+    # Every good page is the page that body gives when compiled alone.
+    for i, body in ((0, GOOD[0]), (4, GOOD[3]), (6, GOOD[5])):
+        alone = backend.compile([body], [2.0])[0]
+        assert pixels(results[i]) == pixels(alone) and results[i].image.size == alone.image.size
+    # Pages follow their bodies: different digits, different pixels.
+    assert pixels(results[0]) != pixels(results[1])
+
+
+def test_a_fatal_error_mid_batch_loses_no_other_sample(backend):
+    """``\\openout`` to a refused name stops TeX in nonstop mode; the batch is redone without it."""
+    bodies = [GOOD[0], "\\immediate\\openout15=../escape.tex x", GOOD[1], GOOD[2]]
+    results = backend.compile(bodies, [1.0] * 4)
+    assert [isinstance(r, Reject) for r in results] == [False, True, False, False]
+    assert "can't write on file" in results[1].detail
+
+
+def test_a_run_that_never_ends_is_killed_by_its_timeout():
+    backend = LatexBackend("pdflatex", PREAMBLE, timeout=2)
+    try:
+        started = time.perf_counter()
+        results = backend.compile([GOOD[0], "\\def\\loop{\\loop}\\loop", GOOD[1]], [1.0] * 3)
+        elapsed = time.perf_counter() - started
+        assert isinstance(results[1], Reject) and results[1].reason == "latex-timeout"
+        assert isinstance(results[0], Page) and isinstance(results[2], Page)
+        assert elapsed < 15, f"took {elapsed:.1f} s"
+        with pytest.raises(ProcessLookupError):  # nothing of the killed run's process group is left
+            os.killpg(backend.last_pid, 0)
+    finally:
+        backend.close()
+
+
+def test_reading_files_outside_the_working_directory_is_refused(backend, tmp_path):
+    secret = tmp_path / "secret.tex"
+    secret.write_text("\\rule{4cm}{4cm}\n")
+    for body in (f"\\input{{{secret}}}", f"\\input{{{os.path.relpath(secret, '/tmp/x/y')}}}",
+                 f"\\newread\\r\\openin\\r={secret} \\read\\r to\\l \\l"):
+        result = backend.compile([body], [1.0])[0]
+        assert isinstance(result, Reject) and result.reason == "latex-error", body
+    # Without the sandbox the same file would have been read (the test can fail).
+    shown = backend.compile(["\\rule{4cm}{4cm}"], [1.0])[0]
+    assert isinstance(shown, Page) and shown.image.width > 100
+
+
+def test_commands_and_file_writes_are_harmless(backend, tmp_path):
+    marker = tmp_path / "shell-ran"
+    result = backend.compile([f"\\immediate\\write18{{touch {marker}}}ok"], [1.0])[0]
+    assert isinstance(result, Page) and not marker.exists()  # no shell escape: written to the log only
+    for target in (tmp_path / "written.tex", Path("..") / "written.tex"):
+        result = backend.compile([f"\\immediate\\openout15={target} \\immediate\\write15{{x}}ok"], [1.0])[0]
+        assert isinstance(result, Reject) and "can't write" in result.detail
+    assert not (tmp_path / "written.tex").exists()
+    root = backend.root
+    assert root is not None and not any(Path(root).iterdir())  # each run's private folder is gone
+
+
+@pytest.mark.parametrize("item", [
+    "\\input{/etc/passwd}", "\\include{x}", "\\immediate\\write18{ls}", "\\write18{ls}",
+    "\\immediate\\openout1=x.tex", "\\openin1=/etc/hostname", "\\catcode`\\^=7", "^^5cinput{/etc/passwd}",
+    "\\def\\a{b}", "\\usepackage{x}", "\\end{document}",
+])
+def test_unsafe_corpus_items_are_refused(item):
+    assert unsafe_command(item) is not None
+    with pytest.raises(BadItem, match="unsafe-command"):
+        parse_table(f"\\begin{{tabular}}{{c}} {item} \\\\ \\end{{tabular}}")
+    with pytest.raises(BadItem, match="unsafe-command"):
+        parse_figure(f"\\begin{{tikzpicture}} \\node {{{item}}}; \\end{{tikzpicture}}")
+
+
+def test_safe_environments_may_close():
+    assert unsafe_command("\\begin{tabular}{c} x \\\\ \\end{tabular}") is None
+
+
+# -- the engine's batch path ------------------------------------------------------------------------
+
+def table_run(corpus: Path, batch_size: int, samples: int = 8, shard_size: int = 4) -> RunConfig:
+    job = RendererJob(name="latex-table", samples=samples, corpus=str(corpus),
+                      options={"batch_size": batch_size, "dpi": [72, 90]})
+    return RunConfig(seed=5, shard_size=shard_size, renderers=(job,))
+
+
+def tars(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.rglob("*.tar"))}
+
+
+def test_batches_with_a_reject_keep_order_and_bytes(tmp_path):
+    """A corpus item that LaTeX rejects is retried with the next seed; batch size 1 and 3 and one or
+    two workers give the same tars, samples in index order."""
+    corpus = tmp_path / "tables"
+    corpus.mkdir()
+    (corpus / "a.tex").write_text("\\begin{tabular}{|l|r|}\\hline alpha & 1 \\\\ \\hline\\end{tabular}")
+    (corpus / "b.tex").write_text("\\begin{tabular}{cc} beta & $y^2$ \\\\ \\end{tabular}")
+    (corpus / "c.tex").write_text("\\begin{tabular}{cc} gamma & \\nosuchmacro \\\\ \\end{tabular}")
+    one = render_run(table_run(corpus, 1), tmp_path / "b1", workers=1, show_progress=False)
+    four = render_run(table_run(corpus, 3), tmp_path / "b4", workers=1, show_progress=False)
+    render_run(table_run(corpus, 3), tmp_path / "b4w2", workers=2, show_progress=False)
+    assert one["rejects"].get("latex-error", 0) > 0 and one["rejects"] == four["rejects"]
+    assert tars(tmp_path / "b1") == tars(tmp_path / "b4") == tars(tmp_path / "b4w2")
+    import webdataset as wds
+
+    urls = sorted(str(p) for p in (tmp_path / "b4" / "latex-table").glob("*.tar"))
+    rows = list(wds.WebDataset(urls, shardshuffle=False))
+    assert [r["__key__"] for r in rows] == [f"latex-table-{s:06d}-{i:06d}" for s in range(2) for i in range(4)]
+    assert all(b"nosuchmacro" not in r["txt"] for r in rows)
+    assert {r["txt"].split(b" ")[0] for r in rows} <= {b"\\begin{tabular}{|l|r|}\\hline", b"\\begin{tabular}{cc}"}
+
+
+def test_render_batch_equals_render_one_by_one():
+    from renderers.geometry import GeometryRenderer
+
+    renderer = GeometryRenderer(GeometryRenderer.Options(dpi=(60, 80)))
+    try:
+        seeds = [11, 12, 13, 14]
+        batch = renderer.render_batch([np.random.default_rng(s) for s in seeds])
+        runs = renderer.pool.runs
+        assert runs == 1  # one LaTeX run for the whole batch
+        for seed, sample in zip(seeds[:2], batch):
+            single = renderer.render(np.random.default_rng(seed))
+            assert single.target == sample.target and single.meta == sample.meta
+            assert single.images[0].tobytes() == sample.images[0].tobytes()
+    finally:
+        renderer.close()
