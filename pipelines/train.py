@@ -226,9 +226,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
         frozen = freeze_encoder(model)
         log.info("stage 3: encoder frozen (%d parameters)", frozen)
     if config.gradient_checkpointing:
-        if not hasattr(model, "gradient_checkpointing_enable"):
-            raise train_config.ConfigError("gradient_checkpointing: this model has no gradient_checkpointing_enable")
-        model.gradient_checkpointing_enable()
+        # transformers 5 renamed gradient_checkpointing_enable (deprecated) to activation_checkpointing_enable
+        enable = getattr(model, "activation_checkpointing_enable", None) or getattr(
+            model, "gradient_checkpointing_enable", None)
+        if enable is None:
+            raise train_config.ConfigError("gradient_checkpointing: this model cannot recompute activations")
+        enable()
         model.config.use_cache = False
     model.train()
 
