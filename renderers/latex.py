@@ -132,7 +132,8 @@ class LatexBackend:
     ``latex-no-page``. ``max_side`` caps the longer image side (the scale is lowered to fit).
     """
 
-    def __init__(self, engine: str, preamble: str, timeout: float = 60.0, max_side: int = 2048) -> None:
+    def __init__(self, engine: str, preamble: str, timeout: float = 60.0, max_side: int = 2048,
+                 use_format: bool = True) -> None:
         if engine not in ENGINES:
             raise ValueError(f"unknown LaTeX engine {engine!r}; expected one of {ENGINES}")
         if shutil.which(engine) is None:
@@ -140,8 +141,10 @@ class LatexBackend:
         self.engine, self.preamble, self.timeout, self.max_side = engine, preamble, timeout, max_side
         self.marker = f"gotforge-page-{secrets.token_hex(6)}"
         self.root: str | None = None
-        self.runs = 0  # LaTeX processes started (tests and benchmarks read it)
+        self.runs = 0  # LaTeX runs over bodies (tests and benchmarks read it)
         self.last_pid: int | None = None
+        self.use_format = use_format
+        self.format_path: str | None = None  # "" once a build failed
 
     # -- public ----------------------------------------------------------------------------------
     def compile(self, bodies: Sequence[str], scales: Sequence[float]) -> list[Page | Reject]:
@@ -180,6 +183,7 @@ class LatexBackend:
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+            self.format_path = None
 
     def __del__(self) -> None:
         self.close()
@@ -201,24 +205,52 @@ class LatexBackend:
         }
         return env
 
+    def _start(self, command: list[str], cwd: str) -> bool:
+        """Run ``command`` sandboxed in ``cwd``; False when it was killed by the timeout."""
+        process = subprocess.Popen(
+            command, cwd=cwd, env=self._environment(cwd), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        self.last_pid = process.pid  # its process group id too (start_new_session)
+        if not _wait(process, self.timeout):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # the whole group: xdvipdfmx too
+            process.wait()
+            return False
+        return True
+
+    def _format(self) -> str | None:
+        """pdfLaTeX only: the preamble dumped once into a format file (``mylatexformat``), which
+        halves the start-up of a TikZ run (0.2 → 0.1 CPU s); the pages are the same pixels. ``None``
+        when it cannot be built (XeTeX cannot dump the fonts fontspec loads)."""
+        if self.engine != "pdflatex" or not self.use_format:
+            return None
+        if self.format_path is None:
+            self.format_path = ""
+            folder = tempfile.mkdtemp(dir=self.root)
+            with open(os.path.join(folder, "preamble.tex"), "w", encoding="utf-8") as handle:
+                handle.write(f"{self.preamble.strip()}\n\\begin{{document}}\n\\end{{document}}\n")
+            built = self._start([self.engine, "-ini", "-no-shell-escape", "-interaction=nonstopmode",
+                                 "-jobname=gfpreamble", "&pdflatex", "mylatexformat.ltx", "preamble.tex"], folder)
+            path = os.path.join(folder, "gfpreamble.fmt")
+            if built and os.path.exists(path):
+                self.format_path = path
+        return self.format_path or None
+
     def _run(self, bodies: Sequence[str]) -> _Run:
         if self.root is None:
             self.root = tempfile.mkdtemp(prefix="gotforge-latex-")
+        fmt = self._format()
         cwd = tempfile.mkdtemp(dir=self.root)
         try:
             with open(os.path.join(cwd, "doc.tex"), "w", encoding="utf-8") as handle:
                 handle.write(self.document(bodies))
             command = [self.engine, "-no-shell-escape", "-interaction=nonstopmode", "-jobname=doc", "doc.tex"]
+            if fmt:
+                os.link(fmt, os.path.join(cwd, "gfpreamble.fmt"))  # found in the working directory
+                command.insert(1, "-fmt=gfpreamble")
             self.runs += 1
-            process = subprocess.Popen(
-                command, cwd=cwd, env=self._environment(cwd), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            )
-            self.last_pid = process.pid  # its process group id too (start_new_session)
-            if not _wait(process, self.timeout):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)  # the whole group: xdvipdfmx too
-                process.wait()
+            if not self._start(command, cwd):
                 return _Run(None, {}, f"LaTeX ran past its {self.timeout:g} s timeout and was killed")
             log = _read(os.path.join(cwd, "doc.log"))
             pdf_path = os.path.join(cwd, "doc.pdf")
@@ -230,7 +262,7 @@ class LatexBackend:
         if pdf is not None:
             run.pages = len(pdfium.PdfDocument(pdf))
         elif not run.errors and not run.unexplained:
-            run.unexplained = f"{self.engine} wrote no PDF (exit status {process.returncode})"
+            run.unexplained = f"{self.engine} wrote no PDF"
         return run
 
     def _parse_log(self, log: str, count: int) -> _Run:

@@ -72,6 +72,22 @@ def test_a_run_that_never_ends_is_killed_by_its_timeout():
         backend.close()
 
 
+def test_the_preamble_format_changes_speed_not_pixels():
+    from corpora.geometry import random_figure
+    from renderers.geometry import PREAMBLE as TIKZ
+
+    figure = random_figure(np.random.default_rng(7), ("triangle",)).tikz
+    backends = [LatexBackend("pdflatex", TIKZ, timeout=20, use_format=flag) for flag in (True, False)]
+    try:
+        bodies = [GOOD[1], figure]
+        with_format, without = (b.compile(bodies, [2.0, 2.0]) for b in backends)
+        assert backends[0].format_path and backends[1].format_path is None
+        assert [pixels(p) for p in with_format] == [pixels(p) for p in without]
+    finally:
+        for b in backends:
+            b.close()
+
+
 def test_reading_files_outside_the_working_directory_is_refused(backend, tmp_path):
     secret = tmp_path / "secret.tex"
     secret.write_text("\\rule{4cm}{4cm}\n")
@@ -92,8 +108,8 @@ def test_commands_and_file_writes_are_harmless(backend, tmp_path):
         result = backend.compile([f"\\immediate\\openout15={target} \\immediate\\write15{{x}}ok"], [1.0])[0]
         assert isinstance(result, Reject) and "can't write" in result.detail
     assert not (tmp_path / "written.tex").exists()
-    root = backend.root
-    assert root is not None and not any(Path(root).iterdir())  # each run's private folder is gone
+    root, kept = backend.root, Path(backend.format_path).parent  # the preamble's format is kept
+    assert root is not None and [p for p in Path(root).iterdir() if p != kept] == []  # runs leave nothing
 
 
 @pytest.mark.parametrize("item", [
