@@ -171,14 +171,14 @@ def _word(rng: np.random.Generator, lang: str, most: int = 2) -> str:
     return text.capitalize() if lang == "en" and rng.random() < 0.5 else text
 
 
-def _cell(rng: np.random.Generator, kind: str, lang: str) -> str:
+def _cell(rng: np.random.Generator, kind: str, lang: str, digits: int) -> str:
+    """One cell of a column of ``kind``; ``digits`` (per column) sizes integers and decimals."""
     if kind == "word":
         return _word(rng, lang)
     if kind == "integer":
-        return str(int(rng.integers(0, 10 ** int(rng.integers(1, 6)))))
+        return str(int(rng.integers(0, 10 ** digits)))
     if kind == "decimal":
-        digits = int(rng.integers(1, 4))
-        return f"{rng.uniform(-100, 1000):.{digits}f}"
+        return f"{rng.uniform(-10 ** (digits - 1), 10 ** digits):.{digits}f}"
     if kind == "percent":
         return f"{rng.uniform(0, 100):.1f}\\%"
     return _MATH[int(rng.integers(len(_MATH)))](rng)
@@ -197,6 +197,7 @@ def random_table(rng: np.random.Generator, lang: str = "en") -> Table:
     header = bool(rng.random() < 0.8)
     bold_header = header and bool(rng.random() < 0.4)
     kinds = ["word"] + [str(rng.choice(CELL_KINDS, p=[0.3, 0.2, 0.2, 0.1, 0.2])) for _ in range(n_cols - 1)]
+    digits = [int(rng.integers(1, 5)) for _ in range(n_cols)]
     group = header and n_cols >= 3 and bool(rng.random() < 0.3)
     multirow = n_body >= 4 and hrules != "none" and bool(rng.random() < 0.3)
 
@@ -231,7 +232,7 @@ def random_table(rng: np.random.Generator, lang: str = "en") -> Table:
         label = _word(rng, lang)
         for k in range(size):
             first = label if size == 1 else (f"\\multirow{{{size}}}{{*}}{{{label}}}" if k == 0 else "")
-            rows.append([first] + [_cell(rng, kinds[c], lang) for c in range(1, n_cols)])
+            rows.append([first] + [_cell(rng, kinds[c], lang, digits[c]) for c in range(1, n_cols)])
 
     # Horizontal rules: before row i (i == len(rows): the bottom one).
     inside_group = set()  # body rows that continue a multirow group: the rule above spares column 1
@@ -261,7 +262,7 @@ def random_table(rng: np.random.Generator, lang: str = "en") -> Table:
     record = {
         "rows": len(rows), "columns": n_cols, "align": "".join(align), "vrules": vrules, "hrules": hrules,
         "header": header, "bold_header": bold_header, "group_header": group, "multirow": multirow,
-        "kinds": kinds,
+        "kinds": kinds, "digits": digits,
     }
     return Table(latex, plain_text(plain_cells(latex)), lang, record)
 

@@ -1,8 +1,18 @@
 """The batched, sandboxed LaTeX back-end shared by the LaTeX renderers (``latex-table``, ``geometry``).
 
-Why batches: a LaTeX run costs ~200 ms of start-up (format loading, fonts) and ~20-30 ms per page
-after that (BACKENDS.md). So many samples compile in ONE run, one page per sample, and the PDF is
-rasterised page by page with ``pypdfium2``.
+Why batches: a LaTeX run costs 0.1-0.5 CPU seconds of start-up (pdfLaTeX with TikZ; XeLaTeX with
+xeCJK) and 5-40 ms per page after that. So many samples compile in ONE run, one page per sample,
+and the PDF is rasterised page by page with ``pypdfium2``.
+
+How batching fits the engine, which asks for one sample per seed: the renderer contract has an
+optional ``render_batch(rngs) -> list[Sample | Reject]`` beside ``render(rng)`` (see
+:mod:`renderers.base`). The engine (``pipelines.shards.render_valid``) gives a LaTeX renderer the
+generators of the next ``batch_size`` samples of its shard at once and retries a rejected sample with
+its next attempt's seed in a later batch. The renderer first draws every sample's record from its own
+generator (a pure function of that seed, kept in ``meta``), then hands all the bodies to
+:class:`LatexPool`, one run per engine. ``render(rng)`` is a batch of one. Because a page depends on
+its body alone (below), sample ``i`` of a batch is byte-identical to ``render(rngs[i])``: batching
+changes speed, never output, whatever the batch size, the worker count or the retries.
 
 The document of a run is::
 
@@ -27,7 +37,12 @@ error and its PDF has exactly one page per body; only clean runs give pages. Oth
 2. the others are compiled again as a batch, which must now be clean (if not, each is compiled alone).
 
 So one bad sample never loses the others, a sample is rejected only for its own error, and whether a
-sample is accepted depends on its body alone, never on its batch-mates.
+sample is accepted depends on its body alone, never on its batch-mates. (User corpus items may not
+make global definitions, so no body can change another's page.)
+
+Speed: pdfLaTeX runs start from the preamble dumped once per instance into a format file
+(``mylatexformat``; same pixels, half the start-up). XeLaTeX cannot dump the fonts ``fontspec``
+loads, so it reads its preamble every run.
 
 Sandbox, for every run: ``-no-shell-escape`` (``\\write18`` only writes to the log), kpathsea's
 ``openin_any=p``/``openout_any=p`` (no absolute paths, no parent directories, no dot files, for both
