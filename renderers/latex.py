@@ -157,7 +157,7 @@ class LatexBackend:
         self.marker = f"gotforge-page-{secrets.token_hex(6)}"
         self.root: str | None = None
         self.runs = 0  # LaTeX runs over bodies (tests and benchmarks read it)
-        self.last_pid: int | None = None
+        self.killed: list[int] = []  # process groups killed by the timeout (tests read it)
         self.use_format = use_format
         self.format_path: str | None = None  # "" once a build failed
 
@@ -226,11 +226,11 @@ class LatexBackend:
             command, cwd=cwd, env=self._environment(cwd), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
-        self.last_pid = process.pid  # its process group id too (start_new_session)
         if not _wait(process, self.timeout):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)  # the whole group: xdvipdfmx too
             process.wait()
+            self.killed.append(process.pid)
             return False
         return True
 
