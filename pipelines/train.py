@@ -172,7 +172,7 @@ class Timer:
     samples/s, tokens/s and the data-wait share."""
 
     def __init__(self) -> None:
-        self.data = self.excluded = 0.0
+        self.data = self.compute = self.excluded = 0.0
         self.samples = self.tokens = 0
         self.start = time.perf_counter()
 
@@ -182,6 +182,7 @@ class Timer:
 
     def add(self, other: Timer) -> None:
         self.data += other.data
+        self.compute += other.compute
         self.samples += other.samples
         self.tokens += other.tokens
 
@@ -329,13 +330,17 @@ def train(config: TrainConfig) -> dict[str, Any]:
             timer.tokens += int(batch["attention_mask"].sum())
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             sync = micro == config.grad_accum - 1 or world == 1
+            c0 = time.perf_counter()
             with (nullcontext() if sync else ddp.no_sync()), autocast:
                 loss = ddp(**batch).loss / config.grad_accum
             loss.backward()
+            timer.compute += time.perf_counter() - c0
             loss_sum += float(loss.detach())
         if config.optim.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
+        c0 = time.perf_counter()
         optimizer.step()
+        timer.compute += time.perf_counter() - c0
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
@@ -398,6 +403,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "samples_per_s": world * totals.samples / totals.total,
         "tokens_per_s": world * totals.tokens / totals.total,
         "data_wait": totals.data / totals.total,
+        "outside_compute": 1 - totals.compute / totals.total,  # loop time not in forward/backward/step
         "dropped_too_long": dropped,
         "world": world,
     }
