@@ -1,0 +1,409 @@
+"""The browser back-end shared by the browser renderers (``formula``, ``mathpix-doc``, ``chart-echarts``).
+
+Chromium comes from Debian's ``chromium`` package and is driven by Playwright for Python (sync API)
+through ``executable_path``: no browser is ever downloaded. The JavaScript libraries are the npm
+packages pinned in ``renderers/js/package.json`` + ``package-lock.json`` (``make setup`` runs
+``npm ci``); a renderer's page is a local HTML file under ``renderers/js/`` that loads them with
+relative ``file://`` paths.
+
+Life cycle of one :class:`BrowserPage` (one per renderer instance, so one per worker process):
+
+* **Lazy.** Nothing starts in the constructor (the engine builds renderers in the main process just
+  to check the config); the browser is launched, the page loaded and the libraries initialised on
+  the first :meth:`BrowserPage.render`. Per sample only the content is pushed in (one call of a
+  function the page defines) and the rendered area is captured with ``page.screenshot(clip=...)``.
+* **No network.** Every request goes through ``page.route``: ``file:``, ``data:`` and ``blob:``
+  URLs are served, anything else is aborted and recorded, and the sample that asked for it is
+  rejected with reason ``network-request`` (the URLs in the detail). A page function waits for the
+  images it inserted, so a request is always routed before its sample is finished.
+* **Timeouts and restarts.** A call that does not finish within ``timeout_s`` (a hung page), or a
+  browser that crashed or was killed, is handled by killing the browser process, launching a fresh
+  one and rendering the same sample again, once. The page functions are pure functions of their
+  payload in a freshly loaded page state, so the retry gives the bytes the first try would have:
+  no sample is lost or duplicated. A second failure rejects the sample (``browser-timeout``,
+  ``browser-crash``).
+* **Recycling.** The browser is relaunched every ``recycle_every`` samples, which bounds the
+  memory a long run can accumulate in it.
+* **Closing.** :meth:`BrowserPage.close` is idempotent; it also runs for every live page at
+  interpreter exit (Ctrl-C ends a run through ``KeyboardInterrupt``, then exit handlers), and
+  Playwright's own SIGINT handler closes the browsers it launched. A page that is garbage-collected
+  without ``close()`` has its browser process killed (a signal only: a Playwright call from a
+  finaliser can deadlock inside Playwright's event loop).
+
+The page contract: the HTML sets ``window.gotforgeReady = true`` once its libraries are loaded, and
+each function the renderer calls takes one JSON payload and returns (or resolves to) a JSON object:
+``{"reject": {"reason", "detail"}}`` for content that cannot be rendered, else anything the renderer
+needs plus either ``clip: {x, y, width, height}`` in CSS pixels, the area to screenshot, or ``png``,
+the base64 PNG the library exported itself (a canvas's ``toDataURL``: no wait for a compositor frame,
+which is most of a screenshot's ~35 ms here).
+
+Determinism: fixed viewport and device scale factor per page, software rendering (``--disable-gpu``),
+system fonts only, animations off, no clock or random number in the pages; Chromium's PNG encoder
+writes the same bytes for the same pixels.
+
+:func:`pooled_vs_launch` measures the pooled browser against one launched per sample (``gotforge bench``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+import weakref
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from renderers.base import Reject, RendererOptions
+
+CHROMIUM = Path("/usr/bin/chromium")
+JS_DIR = Path(__file__).resolve().parent / "js"
+NODE_MODULES = JS_DIR / "node_modules"
+# Headless Chromium as root on this machine: no sandbox, no GPU, nothing that phones home.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--font-render-hinting=none",
+)
+LOCAL_SCHEMES = ("file:", "data:", "blob:")
+WATCHDOG_GRACE_S = 5.0  # after the page function's own timeout, before the watchdog kills the browser
+
+
+class BrowserOptions(RendererOptions):
+    """Options every browser renderer has (its ``Options`` subclass this)."""
+
+    timeout_s: float = pydantic.Field(20.0, gt=0, description="per-sample limit before the browser is restarted")
+    recycle_every: int = pydantic.Field(1000, ge=1, description="relaunch the browser after this many samples")
+
+
+class BrowserSetupError(RuntimeError):
+    """Chromium or the JavaScript libraries are missing, or the page does not load: nothing can render."""
+
+
+@dataclasses.dataclass
+class Capture:
+    """What one page call gave: the JSON the page function returned and the captured PNG."""
+
+    result: dict[str, Any]
+    png: bytes | None
+
+
+# --------------------------------------------------------------------------- the Playwright driver
+
+_DRIVER: Any = None  # one Playwright driver per process, started on first use
+_DRIVER_THREAD: int | None = None
+_LIVE: weakref.WeakSet[BrowserPage] = weakref.WeakSet()
+
+
+def _driver() -> Any:
+    global _DRIVER, _DRIVER_THREAD
+    if _DRIVER is None:
+        from playwright.sync_api import sync_playwright
+
+        _DRIVER = sync_playwright().start()
+        _DRIVER_THREAD = threading.get_ident()
+    elif _DRIVER_THREAD != threading.get_ident():
+        raise RuntimeError("Playwright's sync API is bound to the thread that started it; render from one thread")
+    return _DRIVER
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close every live page's browser, then the driver (also after Ctrl-C)."""
+    global _DRIVER
+    for page in list(_LIVE):
+        page.close()
+    if _DRIVER is not None:
+        with contextlib.suppress(Exception):
+            _DRIVER.stop()
+        _DRIVER = None
+
+
+def _find_pid(marker: str) -> int | None:
+    """The pid of the Chromium browser process launched with ``marker`` among its arguments."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
+                args = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if marker.encode() in args and not any(a.startswith(b"--type=") for a in args):
+            return int(entry.name)
+    return None
+
+
+class _Session:
+    """One launched browser with its loaded page. Holds no reference to the :class:`BrowserPage`,
+    so it can be closed by a finaliser."""
+
+    def __init__(self) -> None:
+        self.browser: Any = None
+        self.page: Any = None
+        self.cdp: Any = None
+        self.pid: int | None = None
+        self.blocked: list[str] = []
+        self.killed_by_watchdog = False
+
+    @property
+    def alive(self) -> bool:
+        return self.browser is not None and self.browser.is_connected()
+
+    def kill_process(self) -> None:
+        """SIGKILL the browser; safe from another thread (no Playwright call)."""
+        pid = self.pid
+        if pid is not None:
+            self.killed_by_watchdog = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    def terminate(self) -> None:
+        """SIGKILL the browser without any Playwright call (for finalisers)."""
+        pid, self.pid = self.pid, None
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """Kill the browser process (a hung page may not answer a polite close), then close."""
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGKILL)
+        self.close()
+
+    def close(self) -> None:
+        browser, self.browser, self.page, self.cdp, self.pid = self.browser, None, None, None, None
+        if browser is not None:
+            with contextlib.suppress(Exception):
+                browser.close()
+
+
+class BrowserPage:
+    """A local HTML page in a pooled headless Chromium, rendering one sample per :meth:`render` call.
+
+    ``html``: the page (a file under ``renderers/js/``). ``viewport``: CSS pixels, fixed for the
+    page's life (render areas must lie inside it). ``scale``: device pixels per CSS pixel.
+    """
+
+    def __init__(
+        self,
+        html: Path,
+        viewport: tuple[int, int] = (1280, 1024),
+        scale: float = 1.0,
+        timeout_s: float = 20.0,
+        recycle_every: int = 1000,
+        load_timeout_s: float = 60.0,
+    ) -> None:
+        self.html = Path(html).resolve()
+        self.viewport = viewport
+        self.scale = scale
+        self.timeout_s = timeout_s
+        self.recycle_every = recycle_every
+        self.load_timeout_s = load_timeout_s
+        self.launches = 0  # browsers launched so far (restarts and recycling included)
+        self.restarts = 0  # of those, launched because a call timed out or the browser died
+        self.samples_in_browser = 0
+        self._session = _Session()
+        # A page dropped without close(): its browser is killed when the object is collected. Only a
+        # signal, no Playwright call: collection can happen inside Playwright's own event loop, where
+        # a sync call would deadlock. At exit, _close_all closes the live ones politely instead.
+        self._finalizer = weakref.finalize(self, self._session.terminate)
+        self._finalizer.atexit = False
+        _LIVE.add(self)
+
+    # ------------------------------------------------------------------ life cycle
+
+    @property
+    def pid(self) -> int | None:
+        """The browser's process id while one is running (tests kill it to check recovery)."""
+        return self._session.pid if self._session.alive else None
+
+    def _launch(self) -> None:
+        if not CHROMIUM.exists():
+            raise BrowserSetupError(f"{CHROMIUM} not found; run `make setup` (it installs Debian's chromium)")
+        if not self.html.exists():
+            raise BrowserSetupError(f"browser page {self.html} not found")
+        if not NODE_MODULES.exists():
+            raise BrowserSetupError(f"{NODE_MODULES} not found; run `make setup` (npm ci in {JS_DIR})")
+        session = self._session
+        session.close()
+        marker = f"--gotforge-browser={uuid.uuid4().hex}"  # Chromium ignores unknown switches
+        session.browser = _driver().chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, marker], timeout=self.load_timeout_s * 1000
+        )
+        session.pid = _find_pid(marker)
+        context = session.browser.new_context(
+            viewport={"width": self.viewport[0], "height": self.viewport[1]},
+            device_scale_factor=self.scale,
+            reduced_motion="reduce",
+            service_workers="block",
+            locale="en-US",
+            timezone_id="UTC",
+        )
+        page = context.new_page()
+        session.blocked = []
+        session.killed_by_watchdog = False
+        blocked = session.blocked
+
+        def route(route: Any) -> None:
+            url = route.request.url
+            if url.startswith(LOCAL_SCHEMES):
+                route.continue_()
+            else:
+                blocked.append(url)
+                route.abort("blockedbyclient")
+
+        page.route("**/*", route)
+        page.set_default_timeout(self.load_timeout_s * 1000)
+        page.goto(self.html.as_uri(), wait_until="load")
+        page.wait_for_function("() => window.gotforgeReady === true", timeout=self.load_timeout_s * 1000)
+        if blocked:
+            raise BrowserSetupError(f"page {self.html} requested non-local URLs while loading: {blocked[:3]}")
+        session.page = page
+        session.cdp = context.new_cdp_session(page)
+        self.launches += 1
+        self.samples_in_browser = 0
+
+    def close(self) -> None:
+        """Close the browser (idempotent; a later render launches a new one)."""
+        self._session.close()
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self, function: str, payload: Any, capture: bool = True) -> Capture:
+        """Call ``window[function](payload)`` in the page and capture the ``clip`` it returns.
+
+        Raises :class:`Reject` for content the page rejects, a non-local request, or a browser that
+        fails twice on the same sample; restarts the browser between the two tries."""
+        if self._session.alive and self.samples_in_browser >= self.recycle_every:
+            self._session.close()
+        failure = None
+        for attempt in range(2):
+            if not self._session.alive:
+                if failure is not None or self._session.browser is not None:
+                    self.restarts += 1  # the last call failed, or the browser died since
+                self._launch()
+            try:
+                capture_ = self._call(function, payload, capture)
+            except _BrowserFailure as err:
+                failure = err
+                self._session.kill()
+                continue
+            self.samples_in_browser += 1
+            return capture_
+        assert failure is not None
+        raise Reject(failure.reason, f"twice on the same sample: {failure.detail}")
+
+    def _call(self, function: str, payload: Any, capture: bool) -> Capture:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        session = self._session
+        page = session.page
+        del session.blocked[:]
+        # Playwright bounds the page function; the watchdog bounds everything else (the screenshot,
+        # reading the result) by killing the browser, which makes the blocked call fail at once.
+        watchdog = threading.Timer(self.timeout_s + WATCHDOG_GRACE_S, session.kill_process)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            # wait_for_function awaits the async page function once; its timeout is enforced by the
+            # driver, so it fires even when the page's main thread is stuck in a loop.
+            handle = page.wait_for_function(
+                "async ([name, payload]) => ({value: await window[name](JSON.parse(payload))})",
+                arg=[function, json.dumps(payload, ensure_ascii=False)],
+                timeout=self.timeout_s * 1000,
+            )
+            result = handle.json_value()["value"]
+            handle.dispose()
+            png = None
+            if isinstance(result, dict) and isinstance(result.get("png"), str):
+                png = base64.b64decode(result.pop("png"))
+            elif capture and isinstance(result, dict) and "clip" in result and not session.blocked:
+                png = self._screenshot(result["clip"])
+        except PlaywrightTimeout as err:
+            raise _BrowserFailure("browser-timeout", f"no answer within {self.timeout_s:g} s ({function})") from err
+        except PlaywrightError as err:
+            message = str(err).splitlines()[0] if str(err) else type(err).__name__
+            if session.killed_by_watchdog:
+                raise _BrowserFailure("browser-timeout", f"no answer within {self.timeout_s:g} s ({function})") from err
+            if session.alive and "Target crashed" not in message and "closed" not in message:
+                # The page function threw: a bug in the page or input it did not expect.
+                raise Reject("page-error", message[:300]) from err
+            raise _BrowserFailure("browser-crash", message[:300]) from err
+        finally:
+            watchdog.cancel()
+        if session.blocked:
+            raise Reject("network-request", ", ".join(session.blocked[:3]))
+        if not isinstance(result, dict):
+            raise Reject("page-error", f"{function} returned {type(result).__name__}, expected an object")
+        if "reject" in result:
+            raise Reject(str(result["reject"].get("reason", "page-reject")), str(result["reject"].get("detail", "")))
+        return Capture(result, png)
+
+
+    def _screenshot(self, clip: dict[str, float]) -> bytes:
+        """The clip as PNG, straight from Chromium's DevTools protocol (``Page.captureScreenshot``).
+
+        This is what ``page.screenshot(clip=...)`` ends in, without its extra round trips (caret and
+        animation styles, which these pages do not need); ``optimizeForSpeed`` picks Chromium's fast
+        PNG settings (same pixels, a larger file, ~20 ms less for a page). The protocol call has no
+        timeout of its own: the watchdog in :meth:`_call` bounds it."""
+        session = self._session
+        params = {"format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
+                  "clip": {**clip, "scale": 1}}
+        return base64.b64decode(session.cdp.send("Page.captureScreenshot", params)["data"])
+
+
+class _BrowserFailure(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+def pooled_vs_launch(name: str = "formula", samples: int = 20) -> dict[str, float]:
+    """Median wall milliseconds per sample of renderer ``name`` with its pooled browser, and with a
+    browser launched (and its page loaded) for every sample; their ratio is the pool's speed-up.
+
+    Both render the same seeds; the pooled browser is warmed by one sample first."""
+    import statistics
+
+    import numpy as np
+
+    from renderers import registry
+
+    cls = registry.load(name)
+    timings: dict[str, list[float]] = {"pooled": [], "per_launch": []}
+    for mode, options in (("pooled", {}), ("per_launch", {"recycle_every": 1})):
+        renderer = cls(cls.Options(**options), None)
+        try:
+            with contextlib.suppress(Reject):
+                renderer.render(np.random.default_rng(10_000))
+            for seed in range(samples):
+                started = time.perf_counter()
+                with contextlib.suppress(Reject):
+                    renderer.render(np.random.default_rng(seed))
+                timings[mode].append(1000 * (time.perf_counter() - started))
+        finally:
+            renderer.close()
+    pooled = statistics.median(timings["pooled"])
+    per_launch = statistics.median(timings["per_launch"])
+    return {"pooled_ms": pooled, "per_launch_ms": per_launch, "speedup": per_launch / pooled}

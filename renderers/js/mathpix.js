@@ -1,0 +1,159 @@
+// gotforge page functions for mathpix-markdown-it: renderFormula and renderDocument.
+// Each takes one JSON payload and returns {clip, ...} or {reject: {reason, detail}} (renderers/browser.py).
+"use strict";
+const MM = module.exports.MathpixMarkdownModel;
+
+// Raw HTML off (user markdown cannot inject elements); no typographic replacements or autolinks, so
+// the picture shows the characters of the source.
+const MMD_OPTIONS = {htmlTags: false, typographer: false, linkify: false, breaks: true, centerTables: true};
+
+// mathpix-markdown-it reports a TeX error on the console ("[TexConvert] ERROR=>", a JSON text with a
+// message) and leaves the math element empty: collect those messages per call.
+let texErrors = [];
+const consoleLog = console.log.bind(console);
+console.log = (...args) => {
+  if (String(args[0]).includes("ERROR")) {
+    let detail = args.slice(1).map((a) => (a && a.message) ? a.message : String(a)).join(" ");
+    try { detail = JSON.parse(detail).message || detail; } catch (e) { /* not JSON */ }
+    texErrors.push(detail);
+  }
+  consoleLog(...args);
+};
+
+const style = document.createElement("style");
+// The full MathJax + container styles (tables drawn with borders); the fonts style is left out: it
+// imports web fonts, and the page has no network. Fonts are chosen per sample from system fonts.
+style.textContent = MM.getMathpixStyle(true) + `
+  html, body { margin: 0; padding: 0; }
+  #stage { position: absolute; left: 0; top: 0; }
+  #stage * { font-family: inherit; }
+  #stage mjx-container { font-family: initial; }
+  #stage .block { break-inside: auto; }
+  #stage h1, #stage h2, #stage h3 { line-height: 1.25; margin: 0.5em 0 0.4em; border: none; }
+  #stage table.tabular { color: inherit; }`;
+document.head.appendChild(style);
+
+// Math elements that came out empty, and MathJax error nodes.
+function mathFailures(root) {
+  const failures = [...texErrors];
+  for (const math of root.querySelectorAll(".math-block, .math-inline")) {
+    if (!math.querySelector("mjx-container") && failures.length === 0) failures.push("math did not render");
+  }
+  for (const node of root.querySelectorAll("mjx-merror, [data-mjx-error]")) {
+    failures.push(node.getAttribute("data-mjx-error") || node.textContent);
+  }
+  return failures;
+}
+
+// Images a user document inserted: wait until each has loaded or failed, so that any request it
+// made has been routed (and, if not local, recorded) before the sample is finished.
+async function settleImages(root) {
+  await Promise.all([...root.querySelectorAll("img")].map((img) => img.decode().catch(() => null)));
+}
+
+function outward(rect, pad) {
+  const x = Math.max(0, Math.floor(rect.left - pad)), y = Math.max(0, Math.floor(rect.top - pad));
+  return {x, y, width: Math.ceil(rect.right + pad) - x, height: Math.ceil(rect.bottom + pad) - y};
+}
+
+// payload: {latex, font_px, ink, paper, pad, max_width, max_height}
+// The formula is typeset to MathJax's SVG (glyphs as paths), which is drawn onto a canvas of the paper
+// colour and exported as PNG in the page: no screenshot, so no wait for a compositor frame.
+window.renderFormula = async (p) => {
+  texErrors = [];
+  const stage = document.getElementById("stage");
+  stage.style.cssText = `color: ${p.ink}; font-size: ${p.font_px}px; display: inline-block;`;
+  stage.innerHTML = MM.markdownToHTML("\\[" + p.latex + "\\]", MMD_OPTIONS);
+  const failures = mathFailures(stage);
+  if (failures.length) return {reject: {reason: "math-error", detail: failures.join("; ")}};
+  const svg = stage.querySelector("mjx-container svg");
+  if (!svg) return {reject: {reason: "math-error", detail: "no formula rendered"}};
+  const rect = svg.getBoundingClientRect();
+  const width = Math.ceil(rect.width), height = Math.ceil(rect.height);
+  const canvasWidth = width + 2 * p.pad, canvasHeight = height + 2 * p.pad;
+  if (canvasWidth > p.max_width || canvasHeight > p.max_height) {
+    return {reject: {reason: "too-large", detail: `${canvasWidth}x${canvasHeight} px`}};
+  }
+  // A standalone SVG image resolves ex units and currentColor by itself: give it pixels and the ink.
+  const copy = svg.cloneNode(true);
+  copy.setAttribute("width", `${width}px`);
+  copy.setAttribute("height", `${height}px`);
+  copy.setAttribute("color", p.ink);
+  copy.removeAttribute("style");
+  const image = new Image();
+  image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(new XMLSerializer().serializeToString(copy));
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = canvasWidth;
+  canvas.height = canvasHeight;
+  const context = canvas.getContext("2d");
+  context.fillStyle = p.paper;
+  context.fillRect(0, 0, canvasWidth, canvasHeight);
+  context.drawImage(image, p.pad, p.pad, width, height);
+  return {png: canvas.toDataURL("image/png").split(",")[1]};
+};
+
+// payload: {blocks: [mmd], width, height, margin: [top, right, bottom, left], columns, gap,
+//           font_family, font_px, line_height, ink, paper, align}
+// Blocks are rendered in order into a fixed page: a block wider than its column (a long formula, a
+// wide table) is left out, and the first block that runs past the page ends it. Returns the indices
+// of the blocks on the page.
+window.renderDocument = async (p) => {
+  texErrors = [];
+  document.body.style.background = p.paper;
+  const stage = document.getElementById("stage");
+  const [top, right, bottom, left] = p.margin;
+  stage.style.cssText = `width: ${p.width}px; height: ${p.height}px; box-sizing: border-box; overflow: hidden;
+    padding: ${top}px ${right}px ${bottom}px ${left}px; background: ${p.paper}; color: ${p.ink};
+    font-family: ${p.font_family}; font-size: ${p.font_px}px; line-height: ${p.line_height};
+    text-align: ${p.align};`;
+  stage.replaceChildren();
+  const content = document.createElement("div");
+  content.id = "preview-content";
+  content.style.cssText = `height: ${p.height - top - bottom}px; column-count: ${p.columns};
+    column-gap: ${p.gap}px; column-fill: auto; padding: 0; margin: 0; overflow: visible;`;
+  stage.appendChild(content);
+  const box = content.getBoundingClientRect();
+  const columnWidth = (box.width - (p.columns - 1) * p.gap) / p.columns;
+  // One conversion of the whole document, cut into its top-level segments (markdown-it is set up
+  // once, not once per block: ~2 ms a call). When the segments do not match the blocks one to one,
+  // each block is converted on its own.
+  const segments = MM.markdownToHTMLSegments(p.blocks.join("\n\n"), MMD_OPTIONS);
+  const whole = segments && segments.map.length === p.blocks.length && texErrors.length === 0;
+  if (!whole) texErrors = [];
+  const blocks = p.blocks.map((source, index) => {
+    const block = document.createElement("div");
+    block.className = "block";
+    block.innerHTML = whole ? segments.content.slice(...segments.map[index]) : MM.markdownToHTML(source, MMD_OPTIONS);
+    block.dataset.index = index;
+    return block;
+  });
+  const failures = mathFailures(content);
+  for (const block of blocks) failures.push(...mathFailures(block).filter((f) => !failures.includes(f)));
+  if (failures.length) return {reject: {reason: "math-error", detail: failures.join("; ")}};
+  content.append(...blocks);
+  await settleImages(content);
+  // Blocks flow in order, so a block's place depends only on the blocks before it: lay out once to
+  // drop the blocks wider than a column (a long formula, a wide table), once more to find the first
+  // block that runs past the page; it and everything after it go.
+  for (const block of blocks) {
+    let widest = 0;
+    for (const node of block.querySelectorAll("mjx-container, table, img, pre")) {
+      widest = Math.max(widest, node.getBoundingClientRect().width);
+    }
+    if (widest > columnWidth + 0.5) block.remove();
+  }
+  const kept = [];
+  let past = false;
+  for (const block of [...content.children]) {
+    if (!past) {
+      const r = block.getBoundingClientRect();
+      past = r.right > box.right + 0.5 || r.bottom > box.bottom + 0.5;
+    }
+    if (past) block.remove(); else kept.push(Number(block.dataset.index));
+  }
+  if (kept.length === 0) return {reject: {reason: "nothing-fits", detail: "no block fits the page"}};
+  return {kept, clip: {x: 0, y: 0, width: p.width, height: p.height}};
+};
+
+window.gotforgeReady = true;
