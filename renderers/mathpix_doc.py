@@ -1,0 +1,146 @@
+"""Formatted document pages in Mathpix markdown, rendered by mathpix-markdown-it (MathJax for the math)
+in headless Chromium, with the page's exact ``.mmd`` source as the target: GOT's formatted-document
+data (GOT paper, section 3.3, "plain and formatted documents": Mathpix-markdown targets, ``OCR with
+format: ``).
+
+Content (:mod:`corpora.documents`): headings, paragraphs with inline ``$…$`` math, display ``\\[…\\]``
+formulas, bullet and numbered lists and ``tabular`` tables, assembled from the English or Chinese text
+corpora, the formula generator and a table generator; or a user folder of ``.mmd``/``.md`` files
+rendered as written (starting at a random block of the file). The page lays the blocks out in order
+and keeps the ones that fit (a block too wide for its column is left out); the target is the kept
+blocks joined by a blank line, i.e. the ``.mmd`` source that was rendered, block by block.
+
+``meta["plain"]`` holds the plain-text reading (:func:`corpora.documents.mmd_to_plain`: math as Unicode
+via pylatexenc, tables as rows of tab-separated cells), so the trainer can also ask ``OCR: `` of the
+same image.
+
+Look (all in ``meta``): page size and shape, margins, one or two columns and their gap, font family
+(system fonts), size, line height, alignment, ink and paper colours. Safety: raw HTML is off in the
+renderer and corpus text is escaped, so markup in a corpus line is drawn as its characters.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pydantic
+from PIL import Image
+
+from corpora.base import Corpus
+from corpora.documents import Document, mmd_to_plain, random_document, user_documents
+from renderers.base import Reject, Sample
+from renderers.browser import JS_DIR, BrowserOptions, BrowserPage
+
+FONTS = {
+    "en": ("Liberation Serif", "DejaVu Serif", "Latin Modern Roman", "C059", "P052", "Linux Libertine O",
+           "Caladea", "FreeSerif", "Liberation Sans", "DejaVu Sans", "Carlito", "Noto Sans"),
+    "zh": ("Noto Serif CJK SC", "Noto Sans CJK SC", "AR PL UMing CN", "WenQuanYi Zen Hei"),
+}
+LATIN_WITH_ZH = ("Liberation Serif", "DejaVu Serif", "Liberation Sans", "Noto Sans")
+ASPECTS = (1.414, 1.294, 1.2, 1.0, 0.8)  # height / width: A4, letter, shorter pages, slides
+PAPERS = ("#ffffff", "#ffffff", "#ffffff", "#fbf8ef", "#f6f6f4")
+INKS = ("#000000", "#111111", "#1c1c1c", "#0b1a33", "#2b1a0c")
+VIEWPORT = (1200, 1600)
+
+
+class Options(BrowserOptions):
+    lang: Literal["en", "zh", "mix"] = "mix"
+    zh_probability: float = pydantic.Field(0.4, ge=0, le=1)
+    page_width: tuple[int, int] = (640, 1000)
+    max_height: int = pydantic.Field(1400, le=VIEWPORT[1])
+    font_px: tuple[int, int] = (13, 19)
+    line_height: tuple[float, float] = (1.3, 1.75)
+    two_column_probability: float = pydantic.Field(0.3, ge=0, le=1)
+    margin: tuple[float, float] = (0.04, 0.09)  # each side, fraction of the page width
+    justify_probability: float = pydantic.Field(0.5, ge=0, le=1)
+
+    @pydantic.field_validator("page_width")
+    @classmethod
+    def _width(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 300 <= value[0] <= value[1] <= VIEWPORT[0]:
+            raise ValueError(f"page_width must be [low, high] within 300..{VIEWPORT[0]}, found {list(value)}")
+        return value
+
+
+class MathpixDocRenderer:
+    name: ClassVar[str] = "mathpix-doc"
+    markup: ClassVar[str] = "mmd"
+    task: ClassVar[str] = "format"
+    version: ClassVar[str] = "1"
+    Options: ClassVar[type[Options]] = Options
+
+    def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:
+        self.options = options or Options()
+        self.corpus: Corpus[Document] | None = user_documents(corpus_path) if corpus_path is not None else None
+        self.page = BrowserPage(JS_DIR / "mathpix.html", viewport=VIEWPORT, timeout_s=self.options.timeout_s,
+                                recycle_every=self.options.recycle_every)
+
+    def sample_look(self, rng: np.random.Generator, lang: str) -> dict[str, Any]:
+        o = self.options
+        width = int(rng.integers(o.page_width[0], o.page_width[1] + 1))
+        height = min(int(width * ASPECTS[int(rng.integers(len(ASPECTS)))]), o.max_height)
+        margins = [round(width * float(rng.uniform(*o.margin))) for _ in range(4)]
+        columns = 2 if rng.random() < o.two_column_probability and width >= 700 else 1
+        font = FONTS[lang][int(rng.integers(len(FONTS[lang])))]
+        if lang == "zh":  # Latin letters and digits from a Latin face, the rest from the CJK face
+            font = f"'{LATIN_WITH_ZH[int(rng.integers(len(LATIN_WITH_ZH)))]}', '{font}'"
+        else:
+            font = f"'{font}', 'Noto Serif CJK SC'"
+        return {
+            "width": width,
+            "height": height,
+            "margin": margins,
+            "columns": columns,
+            "gap": round(width * float(rng.uniform(0.03, 0.06))),
+            "font_family": font,
+            "font_px": int(rng.integers(o.font_px[0], o.font_px[1] + 1)),
+            "line_height": round(float(rng.uniform(*o.line_height)), 2),
+            "align": "justify" if rng.random() < o.justify_probability else "left",
+            "ink": INKS[int(rng.integers(len(INKS)))],
+            "paper": PAPERS[int(rng.integers(len(PAPERS)))],
+        }
+
+    def render(self, rng: np.random.Generator) -> Sample:
+        if self.corpus is not None:
+            index = int(rng.integers(len(self.corpus)))
+            document = self.corpus.items[index]
+            start = int(rng.integers(len(document.blocks)))
+            blocks = document.blocks[start:]
+            lang = document.lang
+            meta: dict[str, Any] = {"source": "user", "item": index, "first_block": start}
+            look = self.sample_look(rng, lang)
+        else:
+            o = self.options
+            lang = o.lang if o.lang != "mix" else ("zh" if rng.random() < o.zh_probability else "en")
+            look = self.sample_look(rng, lang)
+            column_px = (look["width"] - look["margin"][1] - look["margin"][3]
+                         - (look["columns"] - 1) * look["gap"]) / look["columns"]
+            char_px = look["font_px"] * (1.0 if lang == "zh" else 0.5)
+            column_chars = max(10, int(column_px / char_px))
+            lines = (look["height"] - look["margin"][0] - look["margin"][2]) / (look["font_px"] * look["line_height"])
+            document = random_document(rng, lang, int(lines * look["columns"] * column_chars), column_chars)
+            blocks = document.blocks
+            meta = {"source": "generated", "block_kinds": document.record["kinds"]}
+        captured = self.page.render("renderDocument", {"blocks": list(blocks), **look})
+        kept = [int(i) for i in captured.result["kept"]]
+        target = "\n\n".join(blocks[i] for i in kept)
+        png = captured.png
+        assert png is not None
+        image = Image.open(io.BytesIO(png))
+        if "block_kinds" in meta:
+            meta["block_kinds"] = [meta["block_kinds"][i] for i in kept]
+        meta.update(look, lang=lang, blocks=len(kept), offered_blocks=len(blocks), plain=mmd_to_plain(target))
+        return Sample([image], target, meta, png=[png])
+
+    def validate(self, sample: Sample) -> None:
+        if not sample.meta["plain"].strip():
+            raise Reject("empty-plain", "the page reads as no text")
+        if sample.images[0].size != (sample.meta["width"], sample.meta["height"]):
+            raise Reject("bad-image", f"image is {sample.images[0].size}, meta says "
+                                      f"{sample.meta['width']}x{sample.meta['height']}")
+
+    def close(self) -> None:
+        self.page.close()
