@@ -1,0 +1,260 @@
+"""Sheet music with **kern targets: the "sheet music" part of GOT's OCR-2.0 data engine (Wei et al.
+2024, "General OCR Theory": **kern scores rendered with Verovio, cut into single systems).
+
+Each sample is one excerpt of :mod:`corpora.music`: a few measures (a system) or, in chorales, one
+or two phrases ending at fermatas, of the **kern files music21 ships (or a user folder of ``.krn``
+files), or a piece written by the procedural generator. Each sample first draws every choice from
+the ``rng`` into a record (SynthTIGER's sample-then-apply split), then draws from the record alone;
+``meta`` is that record. Verovio (one toolkit per renderer instance, made lazily) lays the excerpt
+out as SVG and resvg rasterises it straight to PNG bytes, which the engine writes as they are. What
+varies: the music font among those Verovio bundles (Leipzig, Bravura, Gootville, Petaluma, Leland),
+scale (and so pixel size), note spacing, staff, stem and barline thickness, page margins, one long
+system (``breaks: none``) or a page width with line breaks (``breaks: auto``), the title and
+composer header, and the paper colour.
+
+Label rule: the target is the **kern text handed to Verovio, exactly: the title (``!!!OTL``) and
+composer (``!!!COM``) records are in it only when the header was drawn. ``validate`` rejects a
+label that does not parse as Humdrum with consistent rhythm (checked at the text level first: a
+malformed file can abort Verovio's reader), that Verovio does not load, or whose note count
+(pitched tokens, each chord note counted: :func:`corpora.music.count_notes`) differs from the
+number of notes in the SVG (``class="note"`` elements, recorded as ``meta["svg_notes"]``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pydantic
+import resvg_py
+from PIL import Image
+
+from corpora.base import BadItem, Corpus
+from corpora.music import GeneratorSettings, KernScore, count_notes, generate, parse_humdrum, scores
+from renderers.base import Reject, RendererOptions, Sample
+
+FONTS = ("Leipzig", "Bravura", "Gootville", "Petaluma", "Leland")  # bundled with Verovio 4+
+PAPERS = {  # tone: (probability, lowest RGB, highest RGB)
+    "white": (0.55, (250, 250, 250), (255, 255, 255)),
+    "cream": (0.3, (240, 230, 206), (252, 247, 234)),
+    "grey": (0.15, (222, 222, 222), (240, 240, 240)),
+}
+_SVG_NOTE = re.compile(r'class="note[" ]')
+_SVG_SIZE = re.compile(r'<svg width="(\d+)px" height="(\d+)px"')
+
+Probability = Annotated[float, pydantic.Field(ge=0.0, le=1.0)]
+Range = tuple[float, float]
+IntRange = tuple[int, int]
+
+
+class Options(RendererOptions):
+    """Ranges are ``(low, high)``, sampled uniformly; ``*_p`` are probabilities per sample."""
+
+    generated_p: Probability = 0.5  # share of samples from the generator (else the corpus)
+    measures: IntRange = (1, 4)  # measures in a corpus excerpt
+    phrase_p: Probability = 0.7  # in pieces with fermatas: cut phrases rather than measures
+    phrases: IntRange = (1, 2)
+    max_notes: int = pydantic.Field(160, ge=1)  # a longer excerpt is shortened measure by measure
+    generated_measures: IntRange = (2, 5)
+    two_staves_p: Probability = 0.45  # generated pieces on a braced grand staff
+    fonts: tuple[str, ...] = FONTS
+    scale: IntRange = (28, 55)  # Verovio's scale (percent): staff height ~ 25-50 px
+    spacing_linear: Range = (0.2, 0.35)
+    spacing_non_linear: Range = (0.5, 0.7)
+    spacing_staff: IntRange = (6, 14)
+    spacing_system: IntRange = (4, 12)
+    staff_line_width: Range = (0.12, 0.25)
+    stem_width: Range = (0.15, 0.3)
+    bar_line_width: Range = (0.25, 0.45)
+    margin: IntRange = (20, 80)  # page margins in Verovio units
+    breaks_auto_p: Probability = 0.3  # else one long system
+    page_width_px: IntRange = (900, 1800)  # for line-broken pages
+    header_p: Probability = 0.25  # title and composer drawn (and then in the target)
+
+    @pydantic.field_validator(
+        "measures", "phrases", "generated_measures", "scale", "spacing_linear", "spacing_non_linear",
+        "spacing_staff", "spacing_system", "staff_line_width", "stem_width", "bar_line_width", "margin",
+        "page_width_px",
+    )
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < value[0] <= value[1]:
+            raise ValueError(f"expected a range 0 < low <= high, found {list(value)}")
+        return value
+
+    @pydantic.field_validator("fonts")
+    @classmethod
+    def _fonts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [f for f in value if f not in FONTS]
+        if not value or unknown:
+            raise ValueError(f"fonts must be a non-empty subset of {FONTS}, found {list(value)}")
+        return value
+
+
+class SheetMusicRenderer:
+    name = "sheet-music"
+    markup = "kern"
+    task = "format"
+    version = "1"
+    Options = Options
+
+    def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
+        self.options = options
+        self.corpus: Corpus[KernScore] = scores(corpus_path)
+        self.generator = GeneratorSettings(measures=options.generated_measures, two_staves_p=options.two_staves_p)
+        self._toolkit: Any = None
+        self._loaded: str | None = None  # the last text Verovio loaded and laid out without error
+
+    @property
+    def toolkit(self) -> Any:
+        """One Verovio toolkit per renderer (per worker process), made on first use."""
+        if self._toolkit is None:
+            import verovio
+
+            verovio.enableLog(verovio.LOG_OFF)
+            self._toolkit = verovio.toolkit()
+        return self._toolkit
+
+    # -- sample the record -------------------------------------------------------------------
+    def sample_music(self, rng: np.random.Generator) -> tuple[str, dict[str, Any], str, str]:
+        """The excerpt (kern without header), its record, and the title and composer it would show."""
+        o = self.options
+        if rng.random() < o.generated_p:
+            kern, record = generate(rng, self.generator)
+            return kern, {"source": "generated", **record}, record["title"], record["composer"]
+        score = self.corpus.sample(rng)
+        phrases = rng.random() < o.phrase_p and len(score.phrase_cuts) >= 1
+        if phrases:
+            stops = sorted({score.cuts[0], *score.phrase_cuts})
+            count = int(rng.integers(o.phrases[0], o.phrases[1] + 1))
+        else:
+            stops = list(score.cuts)
+            count = int(rng.integers(o.measures[0], o.measures[1] + 1))
+        if len(stops) < 2:
+            raise Reject("short-piece", score.name)
+        count = min(count, len(stops) - 1)
+        first = int(rng.integers(len(stops) - count))
+        start, end = stops[first], stops[first + count]
+        kern = score.excerpt(start, end)
+        while count_notes(kern) > o.max_notes and count > 1:
+            count -= 1
+            end = stops[first + count]
+            kern = score.excerpt(start, end)
+        record = {
+            "source": "corpus", "piece": score.name, "cut": "phrases" if phrases else "measures",
+            "units": count, "lines": [start, end],
+        }
+        return kern, record, score.title, score.composer
+
+    def sample_style(self, rng: np.random.Generator) -> dict[str, Any]:
+        o = self.options
+
+        def uniform(bounds: Range, digits: int = 3) -> float:
+            return round(float(rng.uniform(*bounds)), digits)
+
+        def integer(bounds: IntRange) -> int:
+            return int(rng.integers(bounds[0], bounds[1] + 1))
+
+        header = bool(rng.random() < o.header_p)
+        breaks = "auto" if header or rng.random() < o.breaks_auto_p else "none"
+        scale = integer(o.scale)
+        margin = integer(o.margin)
+        page_width_px = integer(o.page_width_px)
+        tones = list(PAPERS)
+        weights = np.array([PAPERS[t][0] for t in tones])
+        tone = tones[int(rng.choice(len(tones), p=weights / weights.sum()))]
+        low, high = np.array(PAPERS[tone][1]), np.array(PAPERS[tone][2])
+        paper = low + (high - low) * rng.random()
+        return {
+            "verovio": {
+                "font": o.fonts[int(rng.integers(len(o.fonts)))],
+                "scale": scale,
+                "breaks": breaks,
+                "header": "auto" if header else "none",
+                "footer": "none",
+                "adjustPageWidth": breaks == "none",
+                "adjustPageHeight": True,
+                "pageWidth": min(100_000, int(page_width_px * 100 / scale)),
+                "pageHeight": 60_000,
+                "pageMarginLeft": margin,
+                "pageMarginRight": margin,
+                "pageMarginTop": margin,
+                "pageMarginBottom": margin,
+                "spacingLinear": uniform(o.spacing_linear),
+                "spacingNonLinear": uniform(o.spacing_non_linear),
+                "spacingStaff": integer(o.spacing_staff),
+                "spacingSystem": integer(o.spacing_system),
+                "staffLineWidth": uniform(o.staff_line_width),
+                "stemWidth": uniform(o.stem_width),
+                "barLineWidth": uniform(o.bar_line_width),
+            },
+            "paper": tone,
+            "paper_rgb": [int(v) for v in np.round(paper)],
+        }
+
+    # -- apply it ----------------------------------------------------------------------------
+    def render(self, rng: np.random.Generator) -> Sample:
+        kern, music, title, composer = self.sample_music(rng)
+        style = self.sample_style(rng)
+        if style["verovio"]["header"] != "none":
+            kern = with_header(kern, title, composer)
+        svg = self.svg(kern, style["verovio"])
+        red, green, blue = style["paper_rgb"]
+        png = bytes(resvg_py.svg_to_bytes(svg_string=svg, background=f"#{red:02x}{green:02x}{blue:02x}"))
+        image = Image.open(io.BytesIO(png))
+        meta = {
+            "lang": "en",
+            "corpus": self.corpus.source if music["source"] == "corpus" else "generator",
+            **music,
+            **style,
+            "svg_notes": len(_SVG_NOTE.findall(svg)),
+            "width": image.width,
+            "height": image.height,
+        }
+        return Sample([image], kern, meta, png=[png])
+
+    def svg(self, kern: str, options: dict[str, Any]) -> str:
+        """Lay ``kern`` out with every option set (nothing carries over from the last sample)."""
+        toolkit = self.toolkit
+        toolkit.resetOptions()
+        toolkit.setOptions({**options, "xmlIdSeed": 1})
+        toolkit.resetXmlIdSeed(1)  # element ids from a fixed seed, not a counter or the clock
+        self._loaded = None
+        if not toolkit.loadData(kern):
+            raise Reject("verovio-load-failed", kern[:200])
+        pages = toolkit.getPageCount()
+        if pages != 1:
+            raise Reject("not-one-page", f"{pages} pages")
+        svg = toolkit.renderToSVG(1)
+        self._loaded = kern  # what validate() need not load again
+        return svg
+
+    def validate(self, sample: Sample) -> None:
+        """Reject a target that is not well-formed Humdrum, that Verovio cannot load, or whose notes
+        are not the notes drawn."""
+        try:
+            parse_humdrum(sample.target)
+        except BadItem as bad:
+            raise Reject("label-not-humdrum", str(bad)) from bad
+        if sample.target != self._loaded:  # render() already loaded exactly this text: no need twice
+            toolkit = self.toolkit
+            self._loaded = None
+            if not toolkit.loadData(sample.target) or toolkit.getPageCount() < 1:
+                raise Reject("label-not-loadable", sample.target[:200])
+        notes = count_notes(sample.target)
+        if notes != sample.meta["svg_notes"]:
+            raise Reject("note-count-mismatch", f"label has {notes} notes, the SVG {sample.meta['svg_notes']}")
+
+    def close(self) -> None:
+        self._toolkit = None
+        self._loaded = None
+
+
+def with_header(kern: str, title: str, composer: str) -> str:
+    """``kern`` with the reference records Verovio draws as its header."""
+    records = [f"!!!COM: {composer}"] if composer else []
+    records += [f"!!!OTL: {title}"] if title else []
+    return "".join(r + "\n" for r in records) + kern
