@@ -86,7 +86,8 @@ UNSAFE_COMMANDS = (
     "nonstopmode", "end", "endinput", "jobname", "tracingall", "loop", "expandafter", "directlua",
     "lccode", "uccode", "mathcode", "endcsname", "afterassignment", "aftergroup", "everypar", "output",
     "string", "pgfplotstableread", "verbatiminput", "lstinputlisting", "includegraphics", "usetikzlibrary",
-    "usepgflibrary", "pgfutil@IfFileExists",
+    "usepgflibrary", "pgfutil@IfFileExists", "pdffiledump", "pdfmdfivesum", "pdffilesize", "pdffilemoddate",
+    "filedump", "mdfivesum", "filesize", "filemoddate", "pdfximage", "XeTeXpicfile", "XeTeXpdffile",
 )
 _UNSAFE = re.compile(r"\\(" + "|".join(sorted(UNSAFE_COMMANDS, key=len, reverse=True)) + r")(?![A-Za-z])")
 _ERROR = re.compile(r"^! (.*)$")

@@ -97,6 +97,9 @@ def test_reading_files_outside_the_working_directory_is_refused(backend, tmp_pat
                  f"\\newread\\r\\openin\\r={secret} \\read\\r to\\l \\l"):
         result = backend.compile([body], [1.0])[0]
         assert isinstance(result, Reject) and result.reason == "latex-error", body
+    # pdfTeX's file primitives read nothing either: the page equals the one with empty brackets.
+    dump, empty = backend.compile([f"A[\\pdffiledump length 8 {{{secret}}}]B", "A[]B"], [2.0, 2.0])
+    assert pixels(dump) == pixels(empty)
     # Without the sandbox the same file would have been read (the test can fail).
     shown = backend.compile(["\\rule{4cm}{4cm}"], [1.0])[0]
     assert isinstance(shown, Page) and shown.image.width > 100
@@ -117,7 +120,7 @@ def test_commands_and_file_writes_are_harmless(backend, tmp_path):
 @pytest.mark.parametrize("item", [
     "\\input{/etc/passwd}", "\\include{x}", "\\immediate\\write18{ls}", "\\write18{ls}",
     "\\immediate\\openout1=x.tex", "\\openin1=/etc/hostname", "\\catcode`\\^=7", "^^5cinput{/etc/passwd}",
-    "\\def\\a{b}", "\\usepackage{x}", "\\end{document}",
+    "\\def\\a{b}", "\\usepackage{x}", "\\end{document}", "\\pdffiledump length 8 {/etc/hostname}",
 ])
 def test_unsafe_corpus_items_are_refused(item):
     assert unsafe_command(item) is not None
