@@ -23,6 +23,7 @@ number of notes in the SVG (``class="note"`` elements, recorded as ``meta["svg_n
 from __future__ import annotations
 
 import io
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -61,7 +62,7 @@ class Options(RendererOptions):
     generated_measures: IntRange = (2, 5)
     two_staves_p: Probability = 0.45  # generated pieces on a braced grand staff
     fonts: tuple[str, ...] = FONTS
-    scale: IntRange = (28, 55)  # Verovio's scale (percent): staff height ~ 25-50 px
+    scale: IntRange = (25, 48)  # Verovio's scale (percent): staff height ~ 18-35 px
     spacing_linear: Range = (0.2, 0.35)
     spacing_non_linear: Range = (0.5, 0.7)
     spacing_staff: IntRange = (6, 14)
@@ -71,8 +72,10 @@ class Options(RendererOptions):
     bar_line_width: Range = (0.25, 0.45)
     margin: IntRange = (20, 80)  # page margins in Verovio units
     breaks_auto_p: Probability = 0.3  # else one long system
-    page_width_px: IntRange = (900, 1800)  # for line-broken pages
+    page_width_px: IntRange = (800, 1500)  # for line-broken pages
     header_p: Probability = 0.25  # title and composer drawn (and then in the target)
+    max_side: int = pydantic.Field(1600, ge=64)  # larger drawings are rasterised smaller (pixels)
+    max_pixels: int = pydantic.Field(300_000, ge=4096)
 
     @pydantic.field_validator(
         "measures", "phrases", "generated_measures", "scale", "spacing_linear", "spacing_non_linear",
@@ -98,7 +101,7 @@ class SheetMusicRenderer:
     name = "sheet-music"
     markup = "kern"
     task = "format"
-    version = "1"
+    version = "2"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
@@ -202,8 +205,11 @@ class SheetMusicRenderer:
         if style["verovio"]["header"] != "none":
             kern = with_header(kern, title, composer)
         svg = self.svg(kern, style["verovio"])
+        zoom = self.zoom(svg)
         red, green, blue = style["paper_rgb"]
-        png = bytes(resvg_py.svg_to_bytes(svg_string=svg, background=f"#{red:02x}{green:02x}{blue:02x}"))
+        png = bytes(resvg_py.svg_to_bytes(
+            svg_string=svg, background=f"#{red:02x}{green:02x}{blue:02x}", zoom=zoom if zoom < 1 else None
+        ))
         image = Image.open(io.BytesIO(png))
         meta = {
             "lang": "en",
@@ -211,6 +217,7 @@ class SheetMusicRenderer:
             **music,
             **style,
             "svg_notes": len(_SVG_NOTE.findall(svg)),
+            "zoom": zoom,
             "width": image.width,
             "height": image.height,
         }
@@ -231,6 +238,17 @@ class SheetMusicRenderer:
         svg = toolkit.renderToSVG(1)
         self._loaded = kern  # what validate() need not load again
         return svg
+
+    def zoom(self, svg: str) -> float:
+        """Rasterising scale that keeps the image within ``max_side`` and ``max_pixels`` (resvg's
+        time grows with the area, and GOT shrinks every image to 1024 px anyway)."""
+        match = _SVG_SIZE.search(svg)
+        if match is None:
+            raise Reject("svg-without-size", svg[:200])
+        width, height = int(match.group(1)), int(match.group(2))
+        o = self.options
+        zoom = min(1.0, o.max_side / max(width, height), math.sqrt(o.max_pixels / (width * height)))
+        return round(zoom, 3)
 
     def validate(self, sample: Sample) -> None:
         """Reject a target that is not well-formed Humdrum, that Verovio cannot load, or whose notes
