@@ -16,16 +16,17 @@ with no space just inside the dollars (``$x^{2}$``: ``$ x $`` is not math for ma
 formulas in documents use the compact spelling (:func:`corpora.formulas.compact_latex`), as
 Mathpix writes them.
 
-Tables come from a small generator here (``corpora/tables.py`` had not landed when this was written):
-2-6 rows by 2-5 columns, ``l``/``c``/``r`` columns, full grid or header rules, a header row, cells of
-words, integers, decimals, percentages and inline math.
+Tables come from :func:`corpora.tables.random_table` (the ``latex-table`` renderer's generator), written
+in the ``tabular`` dialect mathpix-markdown-it draws: booktabs rules (``\\toprule``, ``\\midrule``,
+``\\bottomrule``, ``\\cmidrule``), which it would print as text, become ``\\hline``/``\\cline``.
 
 User documents: a ``.mmd``/``.md`` file or a folder of them, one document per file, split into blocks
 at blank lines (a display formula, an environment or a code fence is kept whole). They are rendered
 as written: ``$ x $`` stays text, raw HTML stays text.
 
 Plain reading (:func:`mmd_to_plain`): headings without their ``#``, math through pylatexenc
-(:func:`corpora.formulas.latex_to_plain`), tables as one line per row with cells separated by a tab,
+(:func:`corpora.formulas.latex_to_plain`), tables as one line per row with cells separated by a tab
+(:func:`corpora.tables.plain_cells`),
 bullets as ``•``, escapes and emphasis markers removed; blocks joined by a newline.
 """
 
@@ -40,6 +41,7 @@ import numpy as np
 
 from corpora.base import BadItem, Corpus, read_user_corpus
 from corpora.formulas import _Gen, compact_latex, generate_formula, latex_to_plain, normalize_latex
+from corpora.tables import plain_cells, plain_text, random_table
 from corpora.text import default_passages, detect_lang, words
 
 _ESCAPE = re.compile(r"([\\$*_`~^|])")
@@ -76,40 +78,17 @@ def escape_text(text: str) -> str:
 
 # --------------------------------------------------------------------------- tables
 
+# mathpix-markdown-it's tabular knows \hline and \cline but not booktabs' rules (it prints them as
+# text): a generated table's rules are written in the rules it draws.
+_BOOKTABS = ((re.compile(r"\\(toprule|midrule|bottomrule)\b"), r"\\hline"),
+             (re.compile(r"\\cmidrule(\([lr]*\))?\{"), r"\\cline{"))
 
-def random_tabular(rng: np.random.Generator, lang: str, gen: _Gen) -> tuple[str, dict[str, Any]]:
-    """A small ``tabular`` (see the module docstring) and its choices."""
-    rows, cols = int(rng.integers(2, 7)), int(rng.integers(2, 6))
-    align = "".join(str(rng.choice(list("lcr"))) for _ in range(cols))
-    grid = bool(rng.random() < 0.5)
-    spec = "|" + "|".join(align) + "|" if grid else align
-    pool = words(lang)[100:4000]
-    kinds = [str(rng.choice(["word", "int", "decimal", "percent", "math"], p=[0.45, 0.2, 0.15, 0.1, 0.1]))
-             for _ in range(cols)]
-    kinds[0] = "word"
 
-    def cell(kind: str) -> str:
-        if kind == "word":
-            n = int(rng.integers(1, 3))
-            picked = [pool[int(rng.integers(len(pool)))] for _ in range(n)]
-            return escape_text((" " if lang == "en" else "").join(picked))
-        if kind == "int":
-            return str(int(rng.integers(0, 10_000)))
-        if kind == "decimal":
-            return f"{rng.uniform(0, 1000):.{int(rng.integers(1, 4))}f}"
-        if kind == "percent":
-            return f"{rng.uniform(0, 100):.1f}\\%"
-        return f"${compact_latex(gen.variable(1))}$"
-
-    header = " & ".join(cell("word") for _ in range(cols))
-    body = [" & ".join(cell(kinds[c]) for c in range(cols)) for _ in range(rows)]
-    lines = [f"\\begin{{tabular}}{{{spec}}}", "\\hline", header + " \\\\", "\\hline"]
-    for i, row in enumerate(body):
-        lines.append(row + " \\\\")
-        if grid or i == len(body) - 1:
-            lines.append("\\hline")
-    lines.append("\\end{tabular}")
-    return "\n".join(lines), {"rows": rows + 1, "cols": cols, "grid": grid}
+def mathpix_tabular(latex: str) -> str:
+    """A ``tabular`` in the dialect mathpix-markdown-it renders (booktabs rules as ``\\hline``/``\\cline``)."""
+    for pattern, replacement in _BOOKTABS:
+        latex = pattern.sub(replacement, latex)
+    return latex
 
 
 # --------------------------------------------------------------------------- generated documents
@@ -217,10 +196,10 @@ def random_document(rng: np.random.Generator, lang: str, capacity_chars: int, co
             kinds.append("list")
             used += items * column_chars
             continue
-        table, record = random_tabular(rng, lang, gen)
-        blocks.append(table)
+        table = random_table(rng, lang)
+        blocks.append(mathpix_tabular(table.latex))
         kinds.append("table")
-        used += record["rows"] * column_chars * 2
+        used += (table.latex.count("\\\\") + 1) * column_chars * 2
     return Document(tuple(blocks), lang, {"kinds": kinds})
 
 
@@ -309,6 +288,12 @@ def _inline_plain(text: str) -> str:
 
 
 def tabular_plain(block: str) -> str:
+    """A ``tabular`` as rows of tab-separated cells (:mod:`corpora.tables`' reading; a table it cannot
+    parse is read by splitting at top-level ``\\\\`` and ``&``)."""
+    try:
+        return plain_text(plain_cells(block.strip()))
+    except (ValueError, BadItem):
+        pass
     body = re.sub(r"^\\begin\{tabular\}\s*\{(?:[^{}]|\{[^}]*\})*\}", "", block.strip())
     body = re.sub(r"\\end\{tabular\}\s*$", "", body)
     rows = []

@@ -11,7 +11,8 @@ import pytest
 
 from corpora import documents
 from corpora.base import build_corpus
-from corpora.documents import escape_text, mmd_to_plain, random_document, split_blocks
+from corpora.documents import escape_text, mathpix_tabular, mmd_to_plain, random_document, split_blocks
+from corpora.tables import random_table
 from renderers.base import Reject
 from renderers.mathpix_doc import MathpixDocRenderer
 
@@ -39,6 +40,14 @@ def test_plain_reading_of_mmd():
     mmd = ("# Title\n\nText with $\\alpha^{2}$ and \\$5.\n\n\\[\n\\frac{a}{b}\n\\]\n\n- one\n- two\n\n"
            "\\begin{tabular}{|l|r|}\n\\hline\nname & value \\\\\n\\hline\nx & 1.5 \\\\\n\\hline\n\\end{tabular}")
     assert mmd_to_plain(mmd) == "Title\nText with α^2 and $5.\na/b\n• one\n• two\nname\tvalue\nx\t1.5"
+
+
+def test_tables_are_in_the_mathpix_dialect_and_read_as_the_table_corpus_reads_them():
+    for seed in range(40):
+        table = random_table(np.random.default_rng(seed), "en" if seed % 2 else "zh")
+        latex = mathpix_tabular(table.latex)
+        assert not re.search(r"\\(toprule|midrule|bottomrule|cmidrule)", latex)
+        assert mmd_to_plain(latex) == table.plain
 
 
 def test_generated_documents_have_every_block_kind():
@@ -71,6 +80,9 @@ def test_target_is_the_rendered_mmd_with_its_plain_reading(renderer):
         if "\\begin{tabular}" in sample.target:
             seen_tables = True
             assert stage(renderer, "document.querySelectorAll('#stage table').length") >= 1
+            # Every rule and command of the tables was understood (none is printed as text).
+            assert "\\" not in stage(renderer, "[...document.querySelectorAll('#stage table')]"
+                                                 ".map((t) => t.textContent).join(' ')")
             assert "\t" in sample.meta["plain"]
         seen_columns.add(sample.meta["columns"])
         seen_langs.add(sample.meta["lang"])
