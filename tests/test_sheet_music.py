@@ -108,6 +108,12 @@ def test_count_notes_counts_chord_notes_not_rests_or_other_spines():
     assert fresh_notes(kern) == 5
 
 
+def test_a_grace_note_line_keeps_the_time():
+    kern = "**kern\t**kern\n*M2/4\t*M2/4\n4c\t4e\n8dq\t.\n4c\t4f\n=\t=\n*-\t*-\n"
+    assert parse_humdrum(kern).cuts == (1, 5)  # the first data line, after the barline
+    assert count_notes(kern) == fresh_notes(kern) == 5
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
