@@ -225,6 +225,10 @@ class SheetMusicRenderer:
 
     def svg(self, kern: str, options: dict[str, Any]) -> str:
         """Lay ``kern`` out with every option set (nothing carries over from the last sample)."""
+        try:
+            parse_humdrum(kern)  # Verovio's Humdrum reader can abort the process on malformed input
+        except BadItem as bad:
+            raise Reject("bad-excerpt", str(bad)) from bad
         toolkit = self.toolkit
         toolkit.resetOptions()
         toolkit.setOptions({**options, "xmlIdSeed": 1})

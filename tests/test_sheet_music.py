@@ -235,6 +235,7 @@ def test_user_folder_counts_broken_files_by_reason(tmp_path):
         sample = renderer.render(np.random.default_rng(seed))
         renderer.validate(sample)
         assert sample.meta["source"] == "corpus" and sample.meta["corpus"] == str(tmp_path)
+    assert len(user_scores(tmp_path / "a.krn")) == 1  # one .krn file is one piece, not lines
     with pytest.raises(CorpusError):
         user_scores(tmp_path / "missing")
 
