@@ -210,3 +210,9 @@ def test_pages_load_only_local_files():
     for html in JS_DIR.glob("*.html"):
         text = html.read_text(encoding="utf-8")
         assert "http://" not in text and "https://" not in text, html
+
+
+def test_purging_memory_changes_no_pixel(page):
+    before = page.render("draw", {"text": "purge"}).png
+    page.purge_memory()
+    assert page.render("draw", {"text": "purge"}).png == before

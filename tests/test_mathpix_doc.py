@@ -143,3 +143,10 @@ def test_a_document_that_needs_the_network_is_rejected(tmp_path):
         assert "example.com/logo.png" in info.value.detail
     finally:
         remote.close()
+
+
+def test_purging_the_browser_memory_changes_no_pixel(renderer):
+    before = renderer.render(np.random.default_rng(21))
+    renderer.page.purge_memory()
+    after = renderer.render(np.random.default_rng(21))
+    assert after.png == before.png and after.target == before.target

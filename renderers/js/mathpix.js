@@ -81,8 +81,15 @@ window.renderFormula = async (p) => {
   copy.setAttribute("color", p.ink);
   copy.removeAttribute("style");
   const image = new Image();
-  image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(new XMLSerializer().serializeToString(copy));
-  await image.decode();
+  // A blob URL, revoked once drawn: a data URL per formula would stay in the page's image cache and
+  // grow the browser's memory sample after sample.
+  const url = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(copy)], {type: "image/svg+xml"}));
+  image.src = url;
+  try {
+    await image.decode();
+  } finally {
+    URL.revokeObjectURL(url);
+  }
   const canvas = document.createElement("canvas");
   canvas.width = canvasWidth;
   canvas.height = canvasHeight;
@@ -90,6 +97,7 @@ window.renderFormula = async (p) => {
   context.fillStyle = p.paper;
   context.fillRect(0, 0, canvasWidth, canvasHeight);
   context.drawImage(image, p.pad, p.pad, width, height);
+  image.src = "";
   return {png: canvas.toDataURL("image/png").split(",")[1]};
 };
 
