@@ -69,7 +69,7 @@ class MathpixDocRenderer:
     name: ClassVar[str] = "mathpix-doc"
     markup: ClassVar[str] = "mmd"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     Options: ClassVar[type[Options]] = Options
 
     def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:

@@ -150,3 +150,11 @@ def test_purging_the_browser_memory_changes_no_pixel(renderer):
     renderer.page.purge_memory()
     after = renderer.render(np.random.default_rng(21))
     assert after.png == before.png and after.target == before.target
+
+
+def test_a_block_wider_than_its_column_is_left_out(renderer):
+    wide = "\\[\n" + "+".join(f"x_{{{i}}}^{{{i}}}" for i in range(60)) + "\n\\]"
+    look = renderer.sample_look(np.random.default_rng(0), "en")
+    look.update(width=500, height=700, columns=1)
+    captured = renderer.page.render("renderDocument", {"blocks": ["Before.", wide, "After."], **look})
+    assert captured.result["kept"] == [0, 2]

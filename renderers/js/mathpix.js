@@ -146,8 +146,9 @@ window.renderDocument = async (p) => {
   // block that runs past the page; it and everything after it go.
   for (const block of blocks) {
     let widest = 0;
-    for (const node of block.querySelectorAll("mjx-container, table, img, pre")) {
-      widest = Math.max(widest, node.getBoundingClientRect().width);
+    // The drawn width: a display formula's container is as wide as the column and clips its SVG.
+    for (const node of block.querySelectorAll("mjx-container svg, table, img, pre")) {
+      widest = Math.max(widest, node.getBoundingClientRect().width, node.scrollWidth || 0);
     }
     if (widest > columnWidth + 0.5) block.remove();
   }
