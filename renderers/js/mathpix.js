@@ -2,6 +2,9 @@
 // Each takes one JSON payload and returns {clip, ...} or {reject: {reason, detail}} (renderers/browser.py).
 "use strict";
 const MM = module.exports.MathpixMarkdownModel;
+// The library keeps state across calls (heading slugs, labels, list and footnote counters, MathJax's
+// document): reset it before each sample, so a sample depends on its payload only and nothing piles up.
+const resetLibrary = module.exports.resetMmdGlobalState;
 
 // Raw HTML off (user markdown cannot inject elements); no typographic replacements or autolinks, so
 // the picture shows the characters of the source.
@@ -60,6 +63,7 @@ function outward(rect, pad) {
 // The formula is typeset to MathJax's SVG (glyphs as paths), which is drawn onto a canvas of the paper
 // colour and exported as PNG in the page: no screenshot, so no wait for a compositor frame.
 window.renderFormula = async (p) => {
+  resetLibrary();
   texErrors = [];
   const stage = document.getElementById("stage");
   stage.style.cssText = `color: ${p.ink}; font-size: ${p.font_px}px; display: inline-block;`;
@@ -107,6 +111,7 @@ window.renderFormula = async (p) => {
 // wide table) is left out, and the first block that runs past the page ends it. Returns the indices
 // of the blocks on the page.
 window.renderDocument = async (p) => {
+  resetLibrary();
   texErrors = [];
   document.body.style.background = p.paper;
   const stage = document.getElementById("stage");
