@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--renderer", action="append", default=[], metavar="NAME", help="renderer(s) to measure (default all)")
     p.add_argument("--samples", type=int, default=0, help="samples per measurement (default per renderer)")
     p.add_argument("--out", default="runs/bench", help="scratch folder (default runs/bench)")
+    p.add_argument("--skip-training", action="store_true", help="leave out the training-loop measurement")
     p.set_defaults(func=_bench)
 
     for name, (_, text) in DELEGATED.items():

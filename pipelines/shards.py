@@ -211,7 +211,7 @@ def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob,
     temp = job.temp_path(out)
     rejects: collections.Counter[str] = collections.Counter()
     timing = Timing()
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     attempts = 0
     with open(temp, "wb") as handle:
         with tarfile.open(fileobj=handle, mode="w|", format=tarfile.USTAR_FORMAT) as tar:
@@ -239,6 +239,8 @@ def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob,
         "seconds": round(time.perf_counter() - started, 4),
         "render_seconds": round(timing.render, 4),
         "validate_seconds": round(timing.validate, 4),
+        "started_at": round(started_at, 4),  # wall clock, for throughput across workers (bench)
+        "finished_at": round(time.time(), 4),
     }
     write_json_atomic(job.stats_path(out), stats)
     return stats
