@@ -28,7 +28,7 @@ that generator, never of its batch-mates, so batching changes speed, never bytes
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Annotated, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pydantic
@@ -51,6 +51,17 @@ class RendererOptions(pydantic.BaseModel):
     """Base for a renderer's ``Options``: immutable, and an unknown key is an error."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+def _positive_range(value: tuple[float, float]) -> tuple[float, float]:
+    if not 0 < value[0] <= value[1]:
+        raise ValueError(f"expected a range 0 < low <= high, found {list(value)}")
+    return value
+
+
+# Option types for ``(low, high)`` ranges sampled per sample, checked once when options are parsed.
+PositiveRange = Annotated[tuple[float, float], pydantic.AfterValidator(_positive_range)]
+PositiveIntRange = Annotated[tuple[int, int], pydantic.AfterValidator(_positive_range)]
 
 
 @dataclasses.dataclass

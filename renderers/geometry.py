@@ -20,7 +20,7 @@ import pydantic
 
 from corpora.base import Corpus
 from corpora.geometry import KINDS, TIKZ_LIBRARIES, Figure, random_figure, user_figures
-from renderers.base import Reject, RendererOptions, Sample
+from renderers.base import PositiveIntRange, Reject, RendererOptions, Sample
 from renderers.latex import Job, LatexPool, Page
 
 PREAMBLE = ("\\documentclass[multi=gfpage,border=8pt]{standalone}\n\\usepackage{lmodern}\n\\usepackage{amsmath}\n"
@@ -29,7 +29,7 @@ PREAMBLE = ("\\documentclass[multi=gfpage,border=8pt]{standalone}\n\\usepackage{
 
 class Options(RendererOptions):
     kinds: tuple[str, ...] = KINDS  # figure kinds drawn with equal chance
-    dpi: tuple[int, int] = (100, 180)  # rasterising resolution, sampled per sample
+    dpi: PositiveIntRange = (100, 180)  # rasterising resolution, sampled per sample
     batch_size: int = pydantic.Field(48, ge=1, le=500)  # samples per LaTeX run (render_batch)
     timeout: float = pydantic.Field(60.0, gt=0)  # seconds per LaTeX run
     max_side: int = pydantic.Field(1600, ge=64)  # pixels; larger pages are rasterised smaller
@@ -42,12 +42,6 @@ class Options(RendererOptions):
             raise ValueError(f"kinds must be a non-empty subset of {KINDS}; unknown: {unknown}")
         return value
 
-    @pydantic.field_validator("dpi")
-    @classmethod
-    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
-        if not 0 < value[0] <= value[1]:
-            raise ValueError(f"expected a range 0 < low <= high, found {list(value)}")
-        return value
 
 
 class GeometryRenderer:

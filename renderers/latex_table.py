@@ -24,7 +24,7 @@ import pydantic
 
 from corpora.base import Corpus
 from corpora.tables import Table, plain_cells, plain_text, random_table, user_tables
-from renderers.base import Reject, RendererOptions, Sample
+from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample
 from renderers.latex import Job, LatexPool, Page
 
 _PACKAGES = r"""\usepackage{amsmath,amssymb,array,multirow,booktabs}"""
@@ -43,20 +43,14 @@ Probability = Annotated[float, pydantic.Field(ge=0.0, le=1.0)]
 class Options(RendererOptions):
     lang: Literal["en", "zh", "mix"] = "mix"
     zh_prob: Probability = 0.5  # for lang "mix": chance a sample is Chinese
-    dpi: tuple[int, int] = (150, 250)  # rasterising resolution, sampled per sample
+    dpi: PositiveIntRange = (150, 250)  # rasterising resolution, sampled per sample
     sans_prob: Probability = 0.25
-    array_stretch: tuple[float, float] = (1.0, 1.5)
-    tabcolsep_pt: tuple[float, float] = (4.0, 8.0)
+    array_stretch: PositiveRange = (1.0, 1.5)
+    tabcolsep_pt: PositiveRange = (4.0, 8.0)
     batch_size: int = pydantic.Field(48, ge=1, le=500)  # samples per engine call (render_batch)
     timeout: float = pydantic.Field(60.0, gt=0)  # seconds per LaTeX run
     max_side: int = pydantic.Field(2048, ge=64)  # pixels; larger pages are rasterised smaller
 
-    @pydantic.field_validator("dpi", "array_stretch", "tabcolsep_pt")
-    @classmethod
-    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if not 0 < value[0] <= value[1]:
-            raise ValueError(f"expected a range 0 < low <= high, found {list(value)}")
-        return value
 
 
 class LatexTableRenderer:

@@ -32,7 +32,7 @@ from rdkit.Geometry import Point2D
 
 from corpora.base import Corpus
 from corpora.molecules import MoleculeItem, molecules
-from renderers.base import Reject, RendererOptions, Sample
+from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample
 
 BUILTIN_FONT = "rdkit-builtin"
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path(RDConfig.RDDataDir) / "Fonts")
@@ -51,13 +51,13 @@ class Options(RendererOptions):
         "DejaVuSans.ttf", "DejaVuSansCondensed.ttf", "DejaVuSerif.ttf", "FreeSans.ttf", "FreeSerif.ttf",
         "Carlito-Regular.ttf", "NotoSans-Regular.ttf", "NotoSerif-Regular.ttf", "Telex-Regular.ttf",
     )  # file names searched under FONT_DIRS once per renderer; missing ones are skipped
-    bond_length: tuple[float, float] = (22.0, 48.0)  # pixels
-    image_size: tuple[int, int] = (160, 1024)  # each side is clamped to this range
-    bond_line_width: tuple[float, float] = (1.0, 3.0)  # pixels
-    base_font_size: tuple[float, float] = (0.45, 0.8)  # RDKit's label size relative to bond length
-    min_font_size: tuple[int, int] = (9, 14)  # pixels
-    padding: tuple[float, float] = (0.03, 0.15)  # fraction of the image on each side
-    multiple_bond_offset: tuple[float, float] = (0.12, 0.2)
+    bond_length: PositiveRange = (22.0, 48.0)  # pixels
+    image_size: PositiveIntRange = (160, 1024)  # each side is clamped to this range
+    bond_line_width: PositiveRange = (1.0, 3.0)  # pixels
+    base_font_size: PositiveRange = (0.45, 0.8)  # RDKit's label size relative to bond length
+    min_font_size: PositiveIntRange = (9, 14)  # pixels
+    padding: PositiveRange = (0.03, 0.15)  # fraction of the image on each side
+    multiple_bond_offset: PositiveRange = (0.12, 0.2)
     rotation_p: Probability = 0.5  # else the depiction's own orientation
     explicit_h_p: Probability = 0.08
     explicit_h_max_atoms: int = pydantic.Field(16, ge=0)  # all-H drawings only for small molecules
@@ -69,15 +69,6 @@ class Options(RendererOptions):
     background_p: Probability = 0.3  # off-white paper rather than pure white
     random_smiles_p: Probability = 0.0
 
-    @pydantic.field_validator(
-        "bond_length", "image_size", "bond_line_width", "base_font_size", "min_font_size", "padding",
-        "multiple_bond_offset",
-    )
-    @classmethod
-    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if not 0 < value[0] <= value[1]:
-            raise ValueError(f"expected a range 0 < low <= high, found {value}")
-        return value
 
     @pydantic.field_validator("aromatic_weights")
     @classmethod

@@ -35,7 +35,7 @@ from PIL import Image
 
 from corpora.base import BadItem, Corpus
 from corpora.music import GeneratorSettings, KernScore, count_notes, generate, parse_humdrum, scores
-from renderers.base import Reject, RendererOptions, Sample
+from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample
 
 FONTS = ("Leipzig", "Bravura", "Gootville", "Petaluma", "Leland")  # bundled with Verovio 4+
 PAPERS = {  # tone: (probability, lowest RGB, highest RGB)
@@ -47,46 +47,33 @@ _SVG_NOTE = re.compile(r'class="note[" ]')
 _SVG_SIZE = re.compile(r'<svg width="(\d+)px" height="(\d+)px"')
 
 Probability = Annotated[float, pydantic.Field(ge=0.0, le=1.0)]
-Range = tuple[float, float]
-IntRange = tuple[int, int]
 
 
 class Options(RendererOptions):
     """Ranges are ``(low, high)``, sampled uniformly; ``*_p`` are probabilities per sample."""
 
     generated_p: Probability = 0.5  # share of samples from the generator (else the corpus)
-    measures: IntRange = (1, 4)  # measures in a corpus excerpt
+    measures: PositiveIntRange = (1, 4)  # measures in a corpus excerpt
     phrase_p: Probability = 0.7  # in pieces with fermatas: cut phrases rather than measures
-    phrases: IntRange = (1, 2)
+    phrases: PositiveIntRange = (1, 2)
     max_notes: int = pydantic.Field(160, ge=1)  # a longer excerpt is shortened measure by measure
-    generated_measures: IntRange = (2, 5)
+    generated_measures: PositiveIntRange = (2, 5)
     two_staves_p: Probability = 0.45  # generated pieces on a braced grand staff
     fonts: tuple[str, ...] = FONTS
-    scale: IntRange = (25, 48)  # Verovio's scale (percent): staff height ~ 18-35 px
-    spacing_linear: Range = (0.2, 0.35)
-    spacing_non_linear: Range = (0.5, 0.7)
-    spacing_staff: IntRange = (6, 14)
-    spacing_system: IntRange = (4, 12)
-    staff_line_width: Range = (0.12, 0.25)
-    stem_width: Range = (0.15, 0.3)
-    bar_line_width: Range = (0.25, 0.45)
-    margin: IntRange = (20, 80)  # page margins in Verovio units
+    scale: PositiveIntRange = (25, 48)  # Verovio's scale (percent): staff height ~ 18-35 px
+    spacing_linear: PositiveRange = (0.2, 0.35)
+    spacing_non_linear: PositiveRange = (0.5, 0.7)
+    spacing_staff: PositiveIntRange = (6, 14)
+    spacing_system: PositiveIntRange = (4, 12)
+    staff_line_width: PositiveRange = (0.12, 0.25)
+    stem_width: PositiveRange = (0.15, 0.3)
+    bar_line_width: PositiveRange = (0.25, 0.45)
+    margin: PositiveIntRange = (20, 80)  # page margins in Verovio units
     breaks_auto_p: Probability = 0.3  # else one long system
-    page_width_px: IntRange = (800, 1500)  # for line-broken pages
+    page_width_px: PositiveIntRange = (800, 1500)  # for line-broken pages
     header_p: Probability = 0.25  # title and composer drawn (and then in the target)
     max_side: int = pydantic.Field(1600, ge=64)  # larger drawings are rasterised smaller (pixels)
     max_pixels: int = pydantic.Field(300_000, ge=4096)
-
-    @pydantic.field_validator(
-        "measures", "phrases", "generated_measures", "scale", "spacing_linear", "spacing_non_linear",
-        "spacing_staff", "spacing_system", "staff_line_width", "stem_width", "bar_line_width", "margin",
-        "page_width_px",
-    )
-    @classmethod
-    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if not 0 < value[0] <= value[1]:
-            raise ValueError(f"expected a range 0 < low <= high, found {list(value)}")
-        return value
 
     @pydantic.field_validator("fonts")
     @classmethod
@@ -155,10 +142,10 @@ class SheetMusicRenderer:
     def sample_style(self, rng: np.random.Generator) -> dict[str, Any]:
         o = self.options
 
-        def uniform(bounds: Range, digits: int = 3) -> float:
+        def uniform(bounds: PositiveRange, digits: int = 3) -> float:
             return round(float(rng.uniform(*bounds)), digits)
 
-        def integer(bounds: IntRange) -> int:
+        def integer(bounds: PositiveIntRange) -> int:
             return int(rng.integers(bounds[0], bounds[1] + 1))
 
         header = bool(rng.random() < o.header_p)
