@@ -28,6 +28,7 @@ that generator, never of its batch-mates, so batching changes speed, never bytes
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -64,6 +65,18 @@ PositiveRange = Annotated[tuple[float, float], pydantic.AfterValidator(_positive
 PositiveIntRange = Annotated[tuple[int, int], pydantic.AfterValidator(_positive_range)]
 
 
+def SubsetOf(known: Sequence[str]) -> Any:
+    """Option type for a non-empty tuple drawn from ``known`` (kinds, themes, fonts, ...)."""
+    allowed = tuple(dict.fromkeys(known))
+
+    def check(values: tuple[str, ...]) -> tuple[str, ...]:
+        if not values or any(v not in allowed for v in values):
+            raise ValueError(f"expected a non-empty subset of {list(allowed)}, found {list(values)}")
+        return values
+
+    return Annotated[tuple[str, ...], pydantic.AfterValidator(check)]
+
+
 @dataclasses.dataclass
 class Sample:
     """One rendered pair. ``images`` holds one PIL image (several for multi-page);
@@ -89,3 +102,11 @@ class Renderer(Protocol):
     Options: ClassVar[type[RendererOptions]]
 
     def render(self, rng: np.random.Generator) -> Sample: ...
+
+
+def render_one(renderer: Any, rng: np.random.Generator) -> Sample:
+    """``render`` for a renderer whose real work is ``render_batch``: a batch of one."""
+    result = renderer.render_batch([rng])[0]
+    if isinstance(result, Reject):
+        raise result
+    return result

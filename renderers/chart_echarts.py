@@ -42,7 +42,7 @@ from corpora.charts import (
     user_charts,
 )
 from corpora.text import detect_lang
-from renderers.base import Reject, Sample
+from renderers.base import Reject, Sample, SubsetOf
 from renderers.browser import JS_DIR, BrowserOptions, BrowserPage
 
 ECHARTS_KINDS = (*KINDS, "area")
@@ -56,36 +56,17 @@ FONTS = {
 }
 PAPERS = ("#ffffff", "#ffffff", "#fbfbf7", "#f7f7f7")
 
-
 class Options(BrowserOptions):
-    kinds: tuple[str, ...] = ECHARTS_KINDS
+    kinds: SubsetOf(ECHARTS_KINDS) = ECHARTS_KINDS
     zh_probability: float = pydantic.Field(0.35, ge=0.0, le=1.0)
     width_px: tuple[int, int] = (480, 820)
     height_px: tuple[int, int] = (360, 620)
     font_px: tuple[int, int] = (11, 15)
     value_label_probability: float = pydantic.Field(0.5, ge=0.0, le=1.0)
-    themes: tuple[str, ...] = THEMES
-
-    @pydantic.field_validator("kinds")
-    @classmethod
-    def _known_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [k for k in kinds if k not in ECHARTS_KINDS]
-        if unknown or not kinds:
-            raise ValueError(f"kinds must be a non-empty subset of {ECHARTS_KINDS}, found {list(kinds)}")
-        return kinds
-
-    @pydantic.field_validator("themes")
-    @classmethod
-    def _known_themes(cls, themes: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [t for t in themes if t not in THEMES]
-        if unknown or not themes:
-            raise ValueError(f"themes must be a non-empty subset of {sorted(set(THEMES))}, found {list(themes)}")
-        return themes
-
+    themes: SubsetOf(THEMES) = THEMES
 
 def _pick(rng: np.random.Generator, seq: Any) -> Any:
     return seq[int(rng.integers(len(seq)))]
-
 
 def _fits(chart: Chart, kind: str) -> bool:
     """Whether a user chart can be drawn as ``kind``."""
@@ -98,7 +79,6 @@ def _fits(chart: Chart, kind: str) -> bool:
     if kind in ("grouped_bar", "stacked_bar"):
         return n_series >= 2 and (kind == "grouped_bar" or bool((matrix >= 0).all()))
     return True
-
 
 def sample_look(rng: np.random.Generator, options: Options, kind: str, lang: str, chart: Chart) -> dict[str, Any]:
     """Every drawing choice of one chart (recorded in ``meta``)."""
@@ -125,7 +105,6 @@ def sample_look(rng: np.random.Generator, options: Options, kind: str, lang: str
     if kind == "scatter":
         look["symbol"] = _pick(rng, ("circle", "rect", "triangle", "diamond"))
     return look
-
 
 def build_options(chart: Chart, kind: str, look: dict[str, Any]) -> tuple[dict[str, Any], list[list[str]]]:
     """pyecharts options for ``chart`` drawn as ``kind`` (JSON-ready) and the value-label texts."""
@@ -190,7 +169,6 @@ def build_options(chart: Chart, kind: str, look: dict[str, Any]) -> tuple[dict[s
     _finish(option, chart, kind, look, font)
     return option, labels
 
-
 def _finish(option: dict[str, Any], chart: Chart, kind: str, look: dict[str, Any], font: dict[str, Any]) -> None:
     """What pyecharts has no switch for: animation off everywhere, fonts, grid and axis details."""
 
@@ -247,7 +225,6 @@ def _finish(option: dict[str, Any], chart: Chart, kind: str, look: dict[str, Any
     option["grid"]["bottom"] += (look["font_px"] + 12) if chart.x_title else 0
     option["grid"]["left"] += (look["font_px"] + 8) if chart.y_title else 0
 
-
 def _widest_tick(chart: Chart, kind: str, look: dict[str, Any]) -> float:
     """An estimate of the widest tick label on the vertical axis, in pixels."""
     if kind == "hbar":
@@ -257,7 +234,6 @@ def _widest_tick(chart: Chart, kind: str, look: dict[str, Any]) -> float:
         big = float(np.abs(values.sum(axis=0)).max() if kind == "stacked_bar" else np.abs(values).max())
         texts = [f"{big:,.0f}" if big >= 10 else f"{big:.2f}", "-" + f"{big:,.0f}"]
     return max(len(t) * (1.0 if detect_lang(t) == "zh" else 0.62) for t in texts) * look["font_px"]
-
 
 class EchartsChartRenderer:
     name: ClassVar[str] = "chart-echarts"

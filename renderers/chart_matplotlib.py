@@ -59,7 +59,7 @@ from corpora.charts import (
 )
 from corpora.text import detect_lang
 from renderers import fonts
-from renderers.base import Reject, RendererOptions, Sample
+from renderers.base import Reject, RendererOptions, Sample, SubsetOf
 
 STYLES = (
     "default",
@@ -160,9 +160,8 @@ NOT_DRAWING = (
     "docstring.",
 )
 
-
 class Options(RendererOptions):
-    kinds: tuple[str, ...] = KINDS
+    kinds: SubsetOf(KINDS) = KINDS
     zh_probability: float = pydantic.Field(0.35, ge=0.0, le=1.0)
     width_px: tuple[int, int] = (480, 800)
     height_px: tuple[int, int] = (360, 600)
@@ -170,14 +169,6 @@ class Options(RendererOptions):
     font_sizes: tuple[int, ...] = (9, 10, 11, 12)
     value_label_probability: float = pydantic.Field(0.4, ge=0.0, le=1.0)
     styles: tuple[str, ...] = STYLES
-
-    @pydantic.field_validator("kinds")
-    @classmethod
-    def _known_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [k for k in kinds if k not in KINDS]
-        if unknown or not kinds:
-            raise ValueError(f"kinds must be a non-empty subset of {KINDS}, found {list(kinds)}")
-        return kinds
 
     @pydantic.field_validator("styles")
     @classmethod
@@ -200,7 +191,6 @@ class Options(RendererOptions):
         if not dpis or not all(50 <= d <= 300 for d in dpis):
             raise ValueError(f"dpi choices must be between 50 and 300, found {list(dpis)}")
         return dpis
-
 
 class MatplotlibChartRenderer:
     name: ClassVar[str] = "chart-matplotlib"
@@ -619,7 +609,6 @@ class MatplotlibChartRenderer:
         if image.getextrema() and all(lo == hi for lo, hi in image.getextrema()):
             raise Reject("blank-image")
 
-
 def _family_pair(family: str) -> tuple[fonts.FontFace, fonts.FontFace] | None:
     """The regular face of an installed Latin ``family`` (upright, weight nearest 400, not condensed)
     and its bold face, or None when the family is not installed."""
@@ -628,7 +617,6 @@ def _family_pair(family: str) -> tuple[fonts.FontFace, fonts.FontFace] | None:
         return None
     face = min(regular, key=lambda f: (abs(f.weight - 400), "condensed" in f.subfamily.lower(), f))
     return face, _bold_of(face, "latin")
-
 
 def _bold_of(regular: fonts.FontFace, script: str) -> fonts.FontFace:
     """The boldest upright face (600 or more) of ``regular``'s family and width, else ``regular``."""
@@ -643,13 +631,11 @@ def _bold_of(regular: fonts.FontFace, script: str) -> fonts.FontFace:
     ]
     return max(bolds, key=lambda f: (f.weight, f), default=regular)
 
-
 def _alias(face: Mapping[str, Any] | fonts.FontFace) -> str:
     """The family name under which matplotlib finds exactly this face (and its bold)."""
     if isinstance(face, fonts.FontFace):
         face = face.to_meta()
     return f"gotforge {face['family']} {face['subfamily']} {face['index']}"
-
 
 def _register_alias(regular: fonts.FontFace, bold: fonts.FontFace) -> None:
     """Register ``regular`` and ``bold`` with matplotlib under one alias family, as its "normal"
@@ -680,11 +666,9 @@ def _register_alias(regular: fonts.FontFace, bold: fonts.FontFace) -> None:
     if added:
         manager._findfont_cached.cache_clear()
 
-
 def _pt(size: int, factor: float) -> int:
     """A derived font size in whole points (see ``sample_look``)."""
     return max(6, round(size * factor))
-
 
 def _fits(chart: Chart, kind: str) -> bool:
     """Whether a user chart can be drawn as ``kind``."""
@@ -696,7 +680,6 @@ def _fits(chart: Chart, kind: str) -> bool:
         return n_series >= 2 and (kind == "grouped_bar" or bool((matrix >= 0).all()))
     return True
 
-
 def _wrap(text: str, look: dict, scale: float) -> str:
     """Break a long title into lines that fit the figure width (an estimate from lengths)."""
     lang_factor = 1.0 if any("\u2e80" <= ch <= "\u9fff" for ch in text) else 0.55
@@ -707,7 +690,6 @@ def _wrap(text: str, look: dict, scale: float) -> str:
     if lang_factor == 1.0:
         return "\n".join(text[i : i + per_line] for i in range(0, len(text), per_line))
     return "\n".join(textwrap.wrap(text, per_line)) or text
-
 
 def _lay_out(
     fig: Figure, ax: Any, renderer: Any, drawn: dict[str, Any], rc: dict[str, Any]
@@ -791,7 +773,6 @@ def _lay_out(
 
 INSIDE_LOCS = tuple(loc for loc in LEGEND_LOCS if not loc.startswith("outside"))
 
-
 def _place_inside_legend(ax: Any, renderer: Any, box: Any, sampled: str) -> str:
     """Move the axes legend from its sampled corner to the first corner (sampled one first) that
     overlaps no bar, marker or value label; where every corner does, the one that overlaps fewest."""
@@ -828,7 +809,6 @@ def _place_inside_legend(ax: Any, renderer: Any, box: Any, sampled: str) -> str:
             break
     legend.set_loc(best)
     return best
-
 
 def _check_layout(canvas: FigureCanvasAgg, drawn: dict[str, list], rotation: int) -> None:
     """Reject a chart whose texts leave the figure or whose category labels overlap."""

@@ -20,8 +20,8 @@ import pydantic
 
 from corpora.base import Corpus
 from corpora.geometry import KINDS, TIKZ_LIBRARIES, Figure, random_figure, user_figures
-from renderers.base import PositiveIntRange, Reject, RendererOptions, Sample
-from renderers.latex import Job, LatexPool, Page
+from renderers.base import PositiveIntRange, Reject, RendererOptions, Sample, render_one
+from renderers.latex import Job, LatexPool, page_sample
 
 PREAMBLE = ("\\documentclass[multi=gfpage,border=8pt]{standalone}\n\\usepackage{lmodern}\n\\usepackage{amsmath}\n"
             f"\\usepackage{{tikz}}\n\\usetikzlibrary{{{','.join(TIKZ_LIBRARIES)}}}\n")
@@ -41,7 +41,6 @@ class Options(RendererOptions):
         if not value or unknown:
             raise ValueError(f"kinds must be a non-empty subset of {KINDS}; unknown: {unknown}")
         return value
-
 
 
 class GeometryRenderer:
@@ -69,20 +68,11 @@ class GeometryRenderer:
     def render_batch(self, rngs: list[np.random.Generator]) -> list[Sample | Reject]:
         drawn = [self.record(rng) for rng in rngs]
         pages = self.pool.compile([Job("pdflatex", figure.tikz, meta["dpi"] / 72.0) for figure, meta in drawn])
-        return [self._sample(figure, meta, page) for (figure, meta), page in zip(drawn, pages)]
+        return [page_sample(page, figure.tikz, meta) for (figure, meta), page in zip(drawn, pages)]
 
     def render(self, rng: np.random.Generator) -> Sample:
-        result = self.render_batch([rng])[0]
-        if isinstance(result, Reject):
-            raise result
-        return result
+        return render_one(self, rng)
 
-    @staticmethod
-    def _sample(figure: Figure, meta: dict, page: Page | Reject) -> Sample | Reject:
-        if isinstance(page, Reject):
-            return page
-        meta = {**meta, "scale": page.scale, "width": page.image.width, "height": page.image.height}
-        return Sample([page.image], figure.tikz, meta)
 
     def validate(self, sample: Sample) -> None:
         target = sample.target.strip()

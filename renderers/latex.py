@@ -71,7 +71,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 from PIL import Image
 
-from renderers.base import Reject
+from renderers.base import Reject, Sample
 
 ENGINES = ("pdflatex", "xelatex")
 PAGE_ENV = "gfpage"
@@ -125,6 +125,14 @@ class Page:
 
     image: Image.Image
     scale: float
+
+
+def page_sample(page: Page | Reject, target: str, meta: dict) -> Sample | Reject:
+    """The sample of one compiled page (its scale and size added to ``meta``), or its reject."""
+    if isinstance(page, Reject):
+        return page
+    meta = {**meta, "scale": page.scale, "width": page.image.width, "height": page.image.height}
+    return Sample([page.image], target, meta)
 
 
 @dataclasses.dataclass

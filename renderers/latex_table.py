@@ -24,8 +24,8 @@ import pydantic
 
 from corpora.base import Corpus
 from corpora.tables import Table, plain_cells, plain_text, random_table, user_tables
-from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample
-from renderers.latex import Job, LatexPool, Page
+from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, render_one
+from renderers.latex import Job, LatexPool, page_sample
 
 _PACKAGES = r"""\usepackage{amsmath,amssymb,array,multirow,booktabs}"""
 PREAMBLES = {
@@ -50,7 +50,6 @@ class Options(RendererOptions):
     batch_size: int = pydantic.Field(48, ge=1, le=500)  # samples per engine call (render_batch)
     timeout: float = pydantic.Field(60.0, gt=0)  # seconds per LaTeX run
     max_side: int = pydantic.Field(2048, ge=64)  # pixels; larger pages are rasterised smaller
-
 
 
 class LatexTableRenderer:
@@ -93,20 +92,11 @@ class LatexTableRenderer:
         drawn = [self.record(rng) for rng in rngs]
         jobs = [Job(meta["engine"], f"{meta['latex_prefix']}\n{table.latex}", meta["dpi"] / 72.0)
                 for table, meta in drawn]
-        return [self._sample(table, meta, page) for (table, meta), page in zip(drawn, self.pool.compile(jobs))]
+        return [page_sample(page, table.latex, meta) for (table, meta), page in zip(drawn, self.pool.compile(jobs))]
 
     def render(self, rng: np.random.Generator) -> Sample:
-        result = self.render_batch([rng])[0]
-        if isinstance(result, Reject):
-            raise result
-        return result
+        return render_one(self, rng)
 
-    @staticmethod
-    def _sample(table: Table, meta: dict[str, Any], page: Page | Reject) -> Sample | Reject:
-        if isinstance(page, Reject):
-            return page
-        meta = {**meta, "scale": page.scale, "width": page.image.width, "height": page.image.height}
-        return Sample([page.image], table.latex, meta)
 
     def validate(self, sample: Sample) -> None:
         """The target must read back to the recorded plain text, with at least one non-empty cell."""

@@ -35,7 +35,7 @@ from PIL import Image
 
 from corpora.base import BadItem, Corpus
 from corpora.music import GeneratorSettings, KernScore, count_notes, generate, parse_humdrum, scores
-from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample
+from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, SubsetOf
 
 FONTS = ("Leipzig", "Bravura", "Gootville", "Petaluma", "Leland")  # bundled with Verovio 4+
 PAPERS = {  # tone: (probability, lowest RGB, highest RGB)
@@ -48,7 +48,6 @@ _SVG_SIZE = re.compile(r'<svg width="(\d+)px" height="(\d+)px"')
 
 Probability = Annotated[float, pydantic.Field(ge=0.0, le=1.0)]
 
-
 class Options(RendererOptions):
     """Ranges are ``(low, high)``, sampled uniformly; ``*_p`` are probabilities per sample."""
 
@@ -59,7 +58,7 @@ class Options(RendererOptions):
     max_notes: int = pydantic.Field(160, ge=1)  # a longer excerpt is shortened measure by measure
     generated_measures: PositiveIntRange = (2, 5)
     two_staves_p: Probability = 0.45  # generated pieces on a braced grand staff
-    fonts: tuple[str, ...] = FONTS
+    fonts: SubsetOf(FONTS) = FONTS
     scale: PositiveIntRange = (25, 48)  # Verovio's scale (percent): staff height ~ 18-35 px
     spacing_linear: PositiveRange = (0.2, 0.35)
     spacing_non_linear: PositiveRange = (0.5, 0.7)
@@ -74,15 +73,6 @@ class Options(RendererOptions):
     header_p: Probability = 0.25  # title and composer drawn (and then in the target)
     max_side: int = pydantic.Field(1600, ge=64)  # larger drawings are rasterised smaller (pixels)
     max_pixels: int = pydantic.Field(300_000, ge=4096)
-
-    @pydantic.field_validator("fonts")
-    @classmethod
-    def _fonts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [f for f in value if f not in FONTS]
-        if not value or unknown:
-            raise ValueError(f"fonts must be a non-empty subset of {FONTS}, found {list(value)}")
-        return value
-
 
 class SheetMusicRenderer:
     name = "sheet-music"
@@ -260,7 +250,6 @@ class SheetMusicRenderer:
     def close(self) -> None:
         self._toolkit = None
         self._loaded = None
-
 
 def with_header(kern: str, title: str, composer: str) -> str:
     """``kern`` with the reference records Verovio draws as its header."""
