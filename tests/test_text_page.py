@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from corpora.base import CorpusError
+from pipelines.checks import check_sample
 from renderers import fonts
 from renderers.base import Reject, Sample
 from renderers.text_page import (
@@ -19,6 +20,7 @@ from renderers.text_page import (
     Measure,
     Options,
     TextPageRenderer,
+    ink_on_paper,
     normalise,
     wrap_en,
     wrap_zh,
@@ -41,7 +43,7 @@ def png(sample: Sample) -> bytes:
 
 
 def has_ink(image: Image.Image, box: list[int], paper: list[int]) -> bool:
-    pixels = np.asarray(image.crop(tuple(box)), dtype=np.int16)
+    pixels = np.asarray(image.crop(tuple(box)).convert("RGB"), dtype=np.int16)
     return bool((np.abs(pixels - np.array(paper)).max(axis=-1) > 60).any())
 
 
@@ -55,13 +57,17 @@ def check_lines_match_layout(sample: Sample) -> None:
         assert has_ink(sample.images[0], box, meta["paper"]), f"line box {box} is empty"
     json.dumps(meta)  # JSON-serialisable
     if not meta.get("justify"):
-        # Drawing the target's lines, in order, at the recorded boxes gives the very same image.
+        # Drawing the target's lines, in order, at the recorded boxes gives the very same image:
+        # the page is a palette image whose indices are the glyphs' coverage, paper (0) to ink (255).
         font = fonts.load_font(fonts.FontFace.from_meta(meta["font"]), meta["font_px"])
-        redrawn = Image.new("RGB", sample.images[0].size, tuple(meta["paper"]))
+        redrawn = Image.new("L", sample.images[0].size, 0)
         draw = ImageDraw.Draw(redrawn)
         for line, box in zip(sample.target.split("\n"), meta["line_boxes"], strict=True):
-            draw.text((box[0], box[1]), line, font=font, fill=tuple(meta["ink"]))
-        assert redrawn.tobytes() == sample.images[0].tobytes(), "the target is not what was drawn"
+            draw.text((box[0], box[1]), line, font=font, fill=255)
+        page = sample.images[0]
+        assert page.mode == "P" and redrawn.tobytes() == page.tobytes(), "the target is not what was drawn"
+        palette = page.getpalette("RGB")
+        assert palette[:3] == meta["paper"] and palette[255 * 3:256 * 3] == meta["ink"]
 
 
 def test_english_page() -> None:
@@ -100,7 +106,7 @@ def test_two_columns_read_left_column_first() -> None:
 def test_nothing_is_drawn_outside_the_line_boxes() -> None:
     sample = render(4, lang="en", justify_prob=1.0)
     check_lines_match_layout(sample)
-    image = np.asarray(sample.images[0], dtype=np.int16).copy()
+    image = np.asarray(sample.images[0].convert("RGB"), dtype=np.int16).copy()
     for x0, y0, x1, y1 in sample.meta["line_boxes"]:
         image[max(0, y0 - 4):y1 + 4, max(0, x0 - 4):x1 + 4] = sample.meta["paper"]
     assert np.abs(image - np.array(sample.meta["paper"])).max() <= 60
@@ -131,7 +137,7 @@ def test_tight_line_slice_fills_its_image() -> None:
         assert (meta["mode"], meta["crop"], meta["n_lines"]) == ("line", "tight", 1)
         assert "\n" not in sample.target and sample.target
         image = sample.images[0]
-        ink = np.abs(np.asarray(image, dtype=np.int16) - np.array(meta["paper"])).max(axis=-1) > 60
+        ink = np.abs(np.asarray(image.convert("RGB"), dtype=np.int16) - np.array(meta["paper"])).max(axis=-1) > 60
         ys, xs = np.nonzero(ink)
         assert xs.max() - xs.min() + 1 >= 0.6 * image.width and ys.max() - ys.min() + 1 >= 0.4 * image.height
         assert meta["font_px"] >= 24
@@ -162,14 +168,15 @@ def test_a_character_no_font_has_is_rejected(tmp_path: Path) -> None:
         assert err.value.reason == "missing-glyph"
 
 
-def test_validate_rechecks_glyphs_and_blank_images() -> None:
+def test_validate_rechecks_glyphs_and_the_engine_rejects_blank_pages() -> None:
     renderer = TextPageRenderer(Options(lang="en", slice=True))
     sample = renderer.render(np.random.default_rng(0))
     with pytest.raises(Reject, match="missing-glyph"):
         renderer.validate(Sample(sample.images, sample.target + "中\U0010fffd", sample.meta))
-    blank = Image.new("RGB", sample.images[0].size, (255, 255, 255))
+    check_sample(sample)
+    blank = ink_on_paper(Image.new("L", sample.images[0].size, 0), sample.meta["paper"], sample.meta["ink"])
     with pytest.raises(Reject, match="blank-image"):
-        renderer.validate(Sample([blank], sample.target, sample.meta))
+        check_sample(Sample([blank], sample.target, sample.meta))
     with pytest.raises(Reject, match="empty-text"):
         renderer.validate(Sample(sample.images, " ", sample.meta))
 
@@ -208,3 +215,24 @@ def test_wrapping_keeps_every_word_and_the_width() -> None:
         zh_lines = wrap_zh(text, zh, width, width)
         assert "".join(zh_lines) == text
         assert not any(line[0] in NO_LINE_START or line[-1] in NO_LINE_END for line in zh_lines)
+
+
+def test_palette_page_matches_antialiased_drawing_in_rgb() -> None:
+    """The palette page decodes to the colours PIL's own RGB text drawing gives, within rounding."""
+    font = fonts.load_font(fonts.FontFace.from_meta(render(7, lang="en").meta["font"]), 28)
+    paper, ink = [242, 236, 214], [30, 22, 10]
+    coverage = Image.new("L", (420, 60), 0)
+    ImageDraw.Draw(coverage).text((8, 8), "Quartz glyph ~ jumps", font=font, fill=255)
+    rgb = Image.new("RGB", coverage.size, tuple(paper))
+    ImageDraw.Draw(rgb).text((8, 8), "Quartz glyph ~ jumps", font=font, fill=tuple(ink))
+    decoded = np.asarray(ink_on_paper(coverage, paper, ink).convert("RGB"), dtype=np.int16)
+    assert np.abs(decoded - np.asarray(rgb, dtype=np.int16)).max() <= 1
+    assert len(np.unique(np.asarray(coverage))) > 20  # antialiased, not a two-colour page
+
+
+def test_engine_histogram_of_a_palette_page_equals_the_converted_one() -> None:
+    from pipelines.checks import grey_histogram
+
+    for seed, options in ((1, {"lang": "zh"}), (2, {"slice": True})):
+        page = render(seed, **options).images[0]
+        assert page.mode == "P" and grey_histogram(page) == page.convert("L").histogram()
