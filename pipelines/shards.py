@@ -3,7 +3,8 @@
 A shard ``DIR/<renderer>/<renderer>-<shard:06d>.tar`` is written to a hidden temp name, fsynced and
 renamed; only then is ``<renderer>-<shard:06d>.stats.json`` written (also atomically), and that
 file is what marks the shard committed. Member layout and determinism follow DESIGN.md ("A sample
-in a shard"): fixed mtime/owner/mode, members sorted per sample, PNG bytes from fixed settings.
+in a shard"): fixed mtime/owner/mode, members sorted per sample, PNG bytes from fixed settings
+(:mod:`pipelines.png`).
 
 Tars are written with the standard library's ``tarfile`` (USTAR, as webdataset's own TarWriter
 writes them): webdataset's writer would import torch into every worker, a second of start-up each.
@@ -22,10 +23,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from got_model.prompts import query_for_meta
 from pipelines.checks import check_sample
+from pipelines.png import encode_png
 from pipelines.seeding import sample_rng, sample_seed
 from renderers.base import Reject, Sample
 
@@ -64,12 +64,6 @@ def sample_key(renderer: str, shard: int, index: int) -> str:
     return f"{renderer}-{shard:06d}-{index:06d}"
 
 
-def png_bytes(image: Image.Image, compress_level: int) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=compress_level)
-    return buffer.getvalue()
-
-
 def shard_meta(renderer: Any, sample: Sample, seed: int, attempt: int) -> dict[str, Any]:
     """The renderer's meta plus the fields DESIGN.md requires in every sample."""
     meta = dict(sample.meta)
@@ -94,7 +88,7 @@ def encode_sample(key: str, sample: Sample, meta: dict[str, Any], compress_level
     members = {
         f"{key}.json": json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8"),
     }
-    pngs = sample.png if sample.png is not None else [png_bytes(im, compress_level) for im in sample.images]
+    pngs = sample.png if sample.png is not None else [encode_png(im, compress_level) for im in sample.images]
     if len(pngs) == 1:
         members[f"{key}.png"] = pngs[0]
     else:
