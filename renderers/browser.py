@@ -1,6 +1,7 @@
 """The browser back-end shared by the browser renderers (``formula``, ``mathpix-doc``, ``chart-echarts``).
 
-Chromium comes from Debian's ``chromium`` package and is driven by Playwright for Python (sync API)
+Chromium comes from Debian: its ``chromium-headless-shell`` package when installed (the faster,
+see :data:`HEADLESS_SHELL`), else its ``chromium``; it is driven by Playwright for Python (sync API)
 through ``executable_path``: no browser is ever downloaded. The JavaScript libraries are the npm
 packages pinned in ``renderers/js/package.json`` + ``package-lock.json`` (``make setup`` runs
 ``npm ci``); a renderer's page is a local HTML file under ``renderers/js/`` that loads them with
@@ -11,7 +12,7 @@ Life cycle of one :class:`BrowserPage` (one per renderer instance, so one per wo
 * **Lazy.** Nothing starts in the constructor (the engine builds renderers in the main process just
   to check the config); the browser is launched, the page loaded and the libraries initialised on
   the first :meth:`BrowserPage.render`. Per sample only the content is pushed in (one call of a
-  function the page defines) and the rendered area is captured with ``page.screenshot(clip=...)``.
+  function the page defines) and the rendered area is captured (:meth:`BrowserPage._screenshot`).
 * **No network.** Every request goes through ``page.route``: ``file:``, ``data:`` and ``blob:``
   URLs are served, anything else is aborted and recorded, and the sample that asked for it is
   rejected with reason ``network-request`` (the URLs in the detail). A page function waits for the
@@ -35,12 +36,16 @@ The page contract: the HTML sets ``window.gotforgeReady = true`` once its librar
 each function the renderer calls takes one JSON payload and returns (or resolves to) a JSON object:
 ``{"reject": {"reason", "detail"}}`` for content that cannot be rendered, else anything the renderer
 needs plus either ``clip: {x, y, width, height}`` in CSS pixels, the area to screenshot, or ``png``,
-the base64 PNG the library exported itself (a canvas's ``toDataURL``: no wait for a compositor frame,
-which is most of a screenshot's ~35 ms here).
+the base64 PNG the library exported itself (a canvas's ``toDataURL``: no frame to draw and capture).
+Under begin-frame control (the headless shell) the page gets no animation frames: a page function
+must not wait for ``requestAnimationFrame``.
 
 Determinism: fixed viewport and device scale factor per page, software rendering (``--disable-gpu``),
 system fonts only, animations off, no clock or random number in the pages; Chromium's PNG encoder
-writes the same bytes for the same pixels.
+writes the same bytes for the same pixels. Both binaries draw the same bytes (tests/test_browser.py),
+with one exception: a character that none of the page's named fonts has comes from a system
+fallback font, which full Chromium draws with other rendering settings (fontconfig's hinting, it
+seems) than the named fonts, and the headless shell draws like every other glyph.
 
 :func:`pooled_vs_launch` measures the pooled browser against one launched per sample (``gotforge bench``).
 """
@@ -66,6 +71,16 @@ import pydantic
 from renderers.base import Reject, RendererOptions
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Debian's ``chromium-headless-shell``: the same Blink as ``chromium`` without the browser around it.
+# Used when installed: with ``--deterministic-mode`` it draws a frame only when asked
+# (``HeadlessExperimental.beginFrame``) and returns the screenshot with that frame, instead of waiting
+# for the compositor's next frame as ``Page.captureScreenshot`` does, which costs ~29 ms even for an
+# 8×8 clip (measured side by side: a mathpix-doc page's capture 44 → 29 ms, its render 101 → 78 ms).
+# Same PNG bytes but for fallback glyphs (module docstring). The binary itself, not /usr/bin's
+# wrapper script, which stays alive beside it and would hold our marker.
+HEADLESS_SHELL = Path("/usr/lib/chromium/chromium-headless-shell")
+BEGIN_FRAME_ARGS = ("--deterministic-mode",)  # begin-frame control, all compositor stages before a draw
+BEGIN_FRAME_TRIES = 5  # a frame during renderer initialisation may come back without its screenshot
 JS_DIR = Path(__file__).resolve().parent / "js"
 NODE_MODULES = JS_DIR / "node_modules"
 # Headless Chromium as root on this machine: no sandbox, no GPU, nothing that phones home.
@@ -159,6 +174,7 @@ class _Session:
         self.page: Any = None
         self.cdp: Any = None
         self.pid: int | None = None
+        self.begin_frames = False  # the headless shell under begin-frame control (see HEADLESS_SHELL)
         self.blocked: list[str] = []
         self.killed_by_watchdog = False
 
@@ -200,6 +216,8 @@ class BrowserPage:
 
     ``html``: the page (a file under ``renderers/js/``). ``viewport``: CSS pixels, fixed for the
     page's life (render areas must lie inside it). ``scale``: device pixels per CSS pixel.
+    ``headless_shell``: draw with :data:`HEADLESS_SHELL` (None: when it is installed); the output
+    is the same either way but for fallback glyphs (module docstring), only the speed differs.
     """
 
     def __init__(
@@ -210,8 +228,10 @@ class BrowserPage:
         timeout_s: float = 20.0,
         recycle_every: int = 1000,
         load_timeout_s: float = 60.0,
+        headless_shell: bool | None = None,
     ) -> None:
         self.html = Path(html).resolve()
+        self.headless_shell = HEADLESS_SHELL.exists() if headless_shell is None else headless_shell
         self.viewport = viewport
         self.scale = scale
         self.timeout_s = timeout_s
@@ -236,8 +256,10 @@ class BrowserPage:
         return self._session.pid if self._session.alive else None
 
     def _launch(self) -> None:
-        if not CHROMIUM.exists():
-            raise BrowserSetupError(f"{CHROMIUM} not found; run `make setup` (it installs Debian's chromium)")
+        executable = HEADLESS_SHELL if self.headless_shell else CHROMIUM
+        if not executable.exists():
+            package = "chromium-headless-shell" if self.headless_shell else "chromium"
+            raise BrowserSetupError(f"{executable} not found; run `make setup` (it installs Debian's {package})")
         if not self.html.exists():
             raise BrowserSetupError(f"browser page {self.html} not found")
         if not NODE_MODULES.exists():
@@ -245,9 +267,11 @@ class BrowserPage:
         session = self._session
         session.close()
         marker = f"--gotforge-browser={uuid.uuid4().hex}"  # Chromium ignores unknown switches
+        extra = BEGIN_FRAME_ARGS if self.headless_shell else ()
         session.browser = _driver().chromium.launch(
-            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, marker], timeout=self.load_timeout_s * 1000
+            executable_path=str(executable), args=[*CHROMIUM_ARGS, *extra, marker], timeout=self.load_timeout_s * 1000
         )
+        session.begin_frames = self.headless_shell
         session.pid = _find_pid(marker)
         context = session.browser.new_context(
             viewport={"width": self.viewport[0], "height": self.viewport[1]},
@@ -273,7 +297,8 @@ class BrowserPage:
         page.route("**/*", route)
         page.set_default_timeout(self.load_timeout_s * 1000)
         page.goto(self.html.as_uri(), wait_until="load")
-        page.wait_for_function("() => window.gotforgeReady === true", timeout=self.load_timeout_s * 1000)
+        # Polled on a timer, not on animation frames: under begin-frame control there are none.
+        page.wait_for_function("() => window.gotforgeReady === true", polling=10, timeout=self.load_timeout_s * 1000)
         if blocked:
             raise BrowserSetupError(f"page {self.html} requested non-local URLs while loading: {blocked[:3]}")
         session.page = page
@@ -331,6 +356,7 @@ class BrowserPage:
             handle = page.wait_for_function(
                 "async ([name, payload]) => ({value: await window[name](JSON.parse(payload))})",
                 arg=[function, json.dumps(payload, ensure_ascii=False)],
+                polling=10,
                 timeout=self.timeout_s * 1000,
             )
             result = handle.json_value()["value"]
@@ -385,16 +411,42 @@ class BrowserPage:
             watchdog.cancel()
 
     def _screenshot(self, clip: dict[str, float]) -> bytes:
-        """The clip as PNG, straight from Chromium's DevTools protocol (``Page.captureScreenshot``).
+        """The clip as PNG, straight from Chromium's DevTools protocol.
 
-        This is what ``page.screenshot(clip=...)`` ends in, without its extra round trips (caret and
-        animation styles, which these pages do not need); ``optimizeForSpeed`` picks Chromium's fast
-        PNG settings (same pixels, a larger file, ~20 ms less for a page). The protocol call has no
-        timeout of its own: the watchdog in :meth:`_call` bounds it."""
+        With the headless shell (:meth:`_frame_screenshot`), one frame drawn on request; else
+        ``Page.captureScreenshot``, which is what ``page.screenshot(clip=...)`` ends in, without
+        its extra round trips (caret and animation styles, which these pages do not need).
+        ``optimizeForSpeed`` picks Chromium's fast PNG settings (same pixels, a larger file, ~20 ms
+        less for a page). The protocol calls have no timeout of their own: the watchdog in
+        :meth:`_call` bounds them."""
         session = self._session
+        if session.begin_frames:
+            return self._frame_screenshot(clip)
         params = {"format": "png", "optimizeForSpeed": True, "captureBeyondViewport": False,
                   "clip": {**clip, "scale": 1}}
         return base64.b64decode(session.cdp.send("Page.captureScreenshot", params)["data"])
+
+    def _frame_screenshot(self, clip: dict[str, float]) -> bytes:
+        """Draw one frame of the clip and take its screenshot (``HeadlessExperimental.beginFrame``).
+
+        A frame's screenshot is the whole visible area, so the visible area is set to the clip
+        (the ``viewport`` of ``Emulation.setDeviceMetricsOverride``, which the page does not see);
+        the layout viewport, screen and scale stay those the context was created with, as
+        Playwright set them, so layout is untouched."""
+        session = self._session
+        width, height = self.viewport
+        session.cdp.send("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "screenWidth": width, "screenHeight": height,
+            "deviceScaleFactor": self.scale, "mobile": False,
+            "screenOrientation": {"angle": 0, "type": "landscapePrimary"},
+            "viewport": {**clip, "scale": 1},
+        })
+        params = {"screenshot": {"format": "png", "optimizeForSpeed": True}}
+        for _try in range(BEGIN_FRAME_TRIES):
+            frame = session.cdp.send("HeadlessExperimental.beginFrame", params)
+            if "screenshotData" in frame:
+                return base64.b64decode(frame["screenshotData"])
+        raise _BrowserFailure("browser-crash", f"no screenshot in {BEGIN_FRAME_TRIES} frames")
 
 
 class _BrowserFailure(Exception):

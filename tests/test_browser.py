@@ -18,7 +18,7 @@ from PIL import Image
 
 from pipelines.shards import ShardJob, make_shard
 from renderers.base import Reject
-from renderers.browser import JS_DIR, BrowserPage
+from renderers.browser import HEADLESS_SHELL, JS_DIR, BrowserPage
 from renderers.formula import FormulaRenderer
 
 # A page of the back-end's contract with one well-behaved function and three misbehaving ones.
@@ -30,6 +30,13 @@ window.draw = async (p) => {
   return {clip: {x: 0, y: 0, width: Math.ceil(r.width), height: Math.ceil(r.height)}, text: stage.textContent};
 };
 window.hang = (p) => { while (true) {} };
+window.offset = async (p) => {
+  const stage = document.getElementById("stage");
+  stage.textContent = p.text;
+  return {clip: {x: 3, y: 2, width: 30, height: 20}};
+};
+window.view = () => ({width: innerWidth, height: innerHeight, screen: [screen.width, screen.height],
+  ratio: devicePixelRatio, landscape: matchMedia("(orientation: landscape)").matches});
 window.image = async (p) => {
   const img = document.createElement("img");
   img.src = p.url;
@@ -216,3 +223,45 @@ def test_purging_memory_changes_no_pixel(page):
     before = page.render("draw", {"text": "purge"}).png
     page.purge_memory()
     assert page.render("draw", {"text": "purge"}).png == before
+
+
+needs_shell = pytest.mark.skipif(not HEADLESS_SHELL.exists(), reason=f"{HEADLESS_SHELL} not installed")
+
+
+@needs_shell
+def test_headless_shell_draws_the_bytes_chromium_draws(test_page):
+    """The binary is picked by what is installed, so it must not change a sample: same PNG bytes
+    from the headless shell's frame screenshot as from Chromium's captureScreenshot, also for a
+    clip away from the page's corner. (Not for a glyph that no named font has: the test page names
+    only DejaVu Sans, and a Chinese character there would come from a fallback font, which the two
+    draw differently; see renderers/browser.py.)"""
+    from renderers.mathpix_doc import MathpixDocRenderer
+
+    pages = {shell: BrowserPage(test_page, viewport=(400, 200), headless_shell=shell) for shell in (False, True)}
+    documents = {shell: MathpixDocRenderer() for shell in (False, True)}
+    try:
+        for shell, renderer in documents.items():
+            renderer.page.headless_shell = shell
+        for function, text in (("draw", "shell"), ("offset", "corner"), ("draw", "Ångström ½ ≤ ∑")):
+            shots = [pages[shell].render(function, {"text": text}).png for shell in (False, True)]
+            assert shots[0] == shots[1], function
+        for seed in range(3):
+            shots = [documents[shell].render(np.random.default_rng(seed)).png[0] for shell in (False, True)]
+            assert shots[0] == shots[1], seed
+        assert documents[True].page._session.begin_frames and not documents[False].page._session.begin_frames
+    finally:
+        for closable in (*pages.values(), *documents.values()):
+            closable.close()
+
+
+@needs_shell
+def test_frame_screenshot_leaves_what_the_page_sees_unchanged(test_page):
+    shell = BrowserPage(test_page, viewport=(400, 200), headless_shell=True)
+    try:
+        before = shell.render("view", {}, capture=False).result
+        image = Image.open(io.BytesIO(shell.render("offset", {"text": "x"}).png))
+        assert image.size == (30, 20)
+        after = shell.render("view", {}, capture=False).result
+        assert before == after == {"width": 400, "height": 200, "screen": [400, 200], "ratio": 1, "landscape": True}
+    finally:
+        shell.close()
