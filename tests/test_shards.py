@@ -63,6 +63,21 @@ def test_one_and_two_workers_write_identical_tars(tmp_path):
     assert other_seed != one
 
 
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    import gc
+
+    from pipelines.engine import GC_THRESHOLDS, rendering_gc
+
+    before = gc.get_threshold()
+    with rendering_gc():
+        assert gc.get_threshold() == GC_THRESHOLDS
+        gc.freeze()
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    render_run(digits_run(samples=10), tmp_path, show_progress=False)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
 def test_rerun_keeps_committed_shards_and_refuses_another_config(tmp_path):
     render_run(digits_run(), tmp_path, show_progress=False)
     first = tmp_path / "digits" / "digits-000000.tar"
