@@ -97,7 +97,6 @@ CHROMIUM_ARGS = (
 )
 LOCAL_SCHEMES = ("file:", "data:", "blob:")
 PURGE_EVERY = 50  # samples between two purge_memory() calls
-WATCHDOG_GRACE_S = 5.0  # after the page function's own timeout, before the watchdog kills the browser
 
 
 class BrowserOptions(RendererOptions):
@@ -340,34 +339,25 @@ class BrowserPage:
 
     def _call(self, function: str, payload: Any, capture: bool) -> Capture:
         from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         session = self._session
         page = session.page
         del session.blocked[:]
-        # Playwright bounds the page function; the watchdog bounds everything else (the screenshot,
-        # reading the result) by killing the browser, which makes the blocked call fail at once.
-        watchdog = threading.Timer(self.timeout_s + WATCHDOG_GRACE_S, session.kill_process)
+        # The watchdog bounds the whole call (page function, screenshot, reading the result) by
+        # killing the browser, which makes the blocked call fail at once; it fires even when the
+        # page's main thread is stuck in a loop. One evaluate is one round trip through the driver
+        # (~1.3 ms); wait_for_function, which has a timeout of its own, takes three (~4.4 ms).
+        watchdog = threading.Timer(self.timeout_s, session.kill_process)
         watchdog.daemon = True
         watchdog.start()
         try:
-            # wait_for_function awaits the async page function once; its timeout is enforced by the
-            # driver, so it fires even when the page's main thread is stuck in a loop.
-            handle = page.wait_for_function(
-                "async ([name, payload]) => ({value: await window[name](JSON.parse(payload))})",
-                arg=[function, json.dumps(payload, ensure_ascii=False)],
-                polling=10,
-                timeout=self.timeout_s * 1000,
-            )
-            result = handle.json_value()["value"]
-            handle.dispose()
+            result = page.evaluate("async ([name, payload]) => await window[name](JSON.parse(payload))",
+                                   [function, json.dumps(payload, ensure_ascii=False)])
             png = None
             if isinstance(result, dict) and isinstance(result.get("png"), str):
                 png = base64.b64decode(result.pop("png"))
             elif capture and isinstance(result, dict) and "clip" in result and not session.blocked:
                 png = self._screenshot(result["clip"])
-        except PlaywrightTimeout as err:
-            raise _BrowserFailure("browser-timeout", f"no answer within {self.timeout_s:g} s ({function})") from err
         except PlaywrightError as err:
             message = str(err).splitlines()[0] if str(err) else type(err).__name__
             if session.killed_by_watchdog:
@@ -399,7 +389,7 @@ class BrowserPage:
         session = self._session
         if not session.alive:
             return
-        watchdog = threading.Timer(self.timeout_s + WATCHDOG_GRACE_S, session.kill_process)
+        watchdog = threading.Timer(self.timeout_s, session.kill_process)
         watchdog.daemon = True
         watchdog.start()
         try:
