@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=0, help="samples per measurement (default per renderer)")
     p.add_argument("--out", default="runs/bench", help="scratch folder (default runs/bench)")
     p.add_argument("--skip-training", action="store_true", help="leave out the training-loop measurement")
+    p.add_argument("--memory", action="store_true",
+                   help="also measure browser workers' memory after 200 and 2,000 samples (several minutes)")
     p.set_defaults(func=_bench)
 
     for name, (_, text) in DELEGATED.items():
