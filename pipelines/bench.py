@@ -7,7 +7,8 @@ Per renderer, in one run of this command:
 * two workers ÷ one worker: throughput of the same run on two processes, from the first shard's
   start to the last one's end (and, beside it, whole-command wall clock including start-up);
 * for browser renderers, the pooled browser against one launched per sample
-  (:func:`renderers.browser.pooled_vs_launch`);
+  (:func:`renderers.browser.pooled_vs_launch`), and with ``--memory`` a worker's memory after 200
+  and after 2,000 samples (:mod:`pipelines.browser_memory`);
 * the training loop against the bare model (:mod:`pipelines.train_bench`), unless renderers were
   named or ``--skip-training`` is given.
 
@@ -104,6 +105,23 @@ def browser_table(names: list[str]) -> str | None:
                       "|---|---|---|---|", *rows])
 
 
+def memory_table(names: list[str]) -> str | None:
+    """Worker memory (PSS of Python, driver and Chromium) after 200 and after 2,000 samples, for the
+    renderers that use a browser (:mod:`pipelines.browser_memory`; several minutes, so only with
+    ``--memory``)."""
+    from pipelines import browser_memory
+    from renderers.browser import BrowserOptions
+
+    browsers = [name for name in names if issubclass(registry.load(name).Options, BrowserOptions)]
+    if not browsers:
+        return None
+    rows = []
+    for name in browsers:
+        print(f"measuring {name}'s worker memory ({browser_memory.CHECKPOINTS[-1]} samples)…", flush=True)
+        rows.append(browser_memory.measure_in_worker(name))
+    return browser_memory.format_table(rows)
+
+
 def main(args: argparse.Namespace) -> int:
     names = args.renderer or registry.names()
     scratch = Path(args.out)
@@ -122,6 +140,10 @@ def main(args: argparse.Namespace) -> int:
     pool = browser_table(names)
     if pool:
         print(pool + "\n", flush=True)
+    # `gotforge bench --memory`; getattr: a caller's namespace from before the flag has no such field
+    memory = memory_table(names) if getattr(args, "memory", False) else None
+    if memory:
+        print(memory + "\n", flush=True)
     if not (args.renderer or args.skip_training):
         from pipelines import train_bench
 
