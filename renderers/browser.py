@@ -25,7 +25,8 @@ Life cycle of one :class:`BrowserPage` (one per renderer instance, so one per wo
   ``browser-crash``).
 * **Memory.** Every 50 samples the page's garbage is collected and the browser's caches dropped
   (:meth:`BrowserPage.purge_memory`), and the browser is relaunched every ``recycle_every`` samples,
-  which bounds the memory a long run can accumulate in it.
+  which bounds the memory a long run can accumulate in it. A worker's memory climbs for its first
+  ~300 samples, then stays level (:mod:`pipelines.browser_memory` measures it).
 * **Closing.** :meth:`BrowserPage.close` is idempotent; it also runs for every live page at
   interpreter exit (Ctrl-C ends a run through ``KeyboardInterrupt``, then exit handlers), and
   Playwright's own SIGINT handler closes the browsers it launched. A page that is garbage-collected

@@ -47,8 +47,6 @@ VIEWPORT = (1200, 1600)
 
 
 class Options(BrowserOptions):
-    # Its browser's memory grows faster than the other pages' (~0.4 MB a page): relaunch more often.
-    recycle_every: int = pydantic.Field(400, ge=1, description="relaunch the browser after this many samples")
     lang: Literal["en", "zh", "mix"] = "mix"
     zh_probability: float = pydantic.Field(0.4, ge=0, le=1)
     page_width: tuple[int, int] = (640, 1000)
