@@ -11,10 +11,11 @@ WORKERS ?= 2
 APT_PACKAGES := fortunes fortunes-zh fonts-noto-cjk fonts-noto-core fonts-liberation2 fonts-dejavu-core \
 	fonts-freefont-ttf fonts-urw-base35 fonts-crosextra-carlito fonts-crosextra-caladea \
 	fonts-linuxlibertine fonts-wqy-zenhei fonts-arphic-uming fontconfig wordnet-base \
-	chromium \
+	chromium chromium-headless-shell \
 	texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures texlive-xetex \
 	texlive-lang-chinese lmodern
-# Chromium (browser renderers) comes from Debian and is driven by Playwright through executable_path;
+# Chromium (browser renderers) comes from Debian and is driven by Playwright through executable_path (the
+# headless shell draws under begin-frame control, ~1.25x faster; chromium is the fallback);
 # TeX Live (LaTeX tables, TikZ) with XeLaTeX + xeCJK for Chinese. JavaScript libraries: renderers/js.
 JS := renderers/js
 

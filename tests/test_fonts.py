@@ -17,8 +17,7 @@ def _face(family: str, subfamily: str | None = None) -> fonts.FontFace:
         f for f in fonts.installed_faces()
         if f.family == family and (subfamily is None or f.subfamily == subfamily)
     ]
-    if not found:
-        pytest.skip(f"font {family} {subfamily or ''} is not installed")
+    assert found, f"font {family} {subfamily or ''} is not installed: `make setup` installs it (APT_PACKAGES)"
     return found[0]
 
 
