@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# Pillow mode -> (PNG colour type, samples per pixel) for 8-bit images.
-COLOUR_TYPES = {"L": (0, 1), "RGB": (2, 3), "P": (3, 1), "LA": (4, 2), "RGBA": (6, 4)}
+# Pillow mode -> PNG colour type, for 8-bit images.
+COLOUR_TYPES = {"L": 0, "RGB": 2, "P": 3, "LA": 4, "RGBA": 6}
 FILTER_NONE, FILTER_UP = 0, 2
 
 
@@ -52,8 +52,7 @@ def encode_png(image: Image.Image, compress_level: int = 1) -> bytes:
         buffer = io.BytesIO()
         image.save(buffer, format="PNG", compress_level=compress_level)
         return buffer.getvalue()
-    colour_type, _ = COLOUR_TYPES[image.mode]
-    header = struct.pack(">IIBBBBB", image.width, image.height, 8, colour_type, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", image.width, image.height, 8, COLOUR_TYPES[image.mode], 0, 0, 0)
     chunks = [_chunk(b"IHDR", header)]
     if palette:  # padded to 256 colours, so every index a pixel may hold has one
         chunks.append(_chunk(b"PLTE", bytes(palette[:768]).ljust(768, b"\0")))
