@@ -96,13 +96,13 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def browser_table(names: list[str]) -> str | None:
     """Pooled browser vs a browser launched per sample, for the renderers that use one."""
-    from renderers.browser import BrowserOptions, pooled_vs_launch
+    from pipelines.browser_memory import browser_renderers
+    from renderers.browser import pooled_vs_launch
 
     rows = []
-    for name in names:
-        if issubclass(registry.load(name).Options, BrowserOptions):
-            r = pooled_vs_launch(name, samples=20)
-            rows.append(f"| {name} | {r['pooled_ms']:.0f} | {r['per_launch_ms']:.0f} | {r['speedup']:.1f}× |")
+    for name in browser_renderers(names):
+        r = pooled_vs_launch(name, samples=20)
+        rows.append(f"| {name} | {r['pooled_ms']:.0f} | {r['per_launch_ms']:.0f} | {r['speedup']:.1f}× |")
     if not rows:
         return None
     return "\n".join(["| renderer | pooled ms/sample | browser per sample ms | speed-up (target ≥ 8×) |",
@@ -114,9 +114,8 @@ def memory_table(names: list[str]) -> str | None:
     renderers that use a browser (:mod:`pipelines.browser_memory`; several minutes, so only with
     ``--memory``)."""
     from pipelines import browser_memory
-    from renderers.browser import BrowserOptions
 
-    browsers = [name for name in names if issubclass(registry.load(name).Options, BrowserOptions)]
+    browsers = browser_memory.browser_renderers(names)
     if not browsers:
         return None
     rows = []
@@ -145,8 +144,7 @@ def main(args: argparse.Namespace) -> int:
     pool = browser_table(names)
     if pool:
         print(pool + "\n", flush=True)
-    # `gotforge bench --memory`; getattr: a caller's namespace from before the flag has no such field
-    memory = memory_table(names) if getattr(args, "memory", False) else None
+    memory = memory_table(names) if args.memory else None
     if memory:
         print(memory + "\n", flush=True)
     if not (args.renderer or args.skip_training):

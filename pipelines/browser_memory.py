@@ -39,8 +39,16 @@ CHECKPOINTS = (200, 2000)
 READ_EVERY = 10  # samples between two readings
 WINDOW = 50  # samples whose readings make one checkpoint's figure (one purge cycle)
 ROLES = ("python", "driver", "browser", "renderer", "gpu", "utility", "other")
-BROWSER_RENDERERS = ("formula", "chart-echarts", "mathpix-doc")
 TARGET = 0.20  # growth from the first checkpoint to the last, at most
+
+
+def browser_renderers(names: list[str] | None = None) -> list[str]:
+    """The registered renderers (of ``names``, else all) that draw in the browser back-end: their
+    options extend :class:`renderers.browser.BrowserOptions`."""
+    from renderers import registry
+    from renderers.browser import BrowserOptions
+
+    return [name for name in names or registry.names() if issubclass(registry.load(name).Options, BrowserOptions)]
 
 
 def _children() -> dict[int, list[int]]:
@@ -237,7 +245,7 @@ def _parse_set(values: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.browser_memory", description=__doc__.split("\n\n")[0])
     parser.add_argument("--renderer", action="append", default=[], metavar="NAME",
-                        help=f"renderer to measure (repeatable; default {', '.join(BROWSER_RENDERERS)})")
+                        help="renderer to measure (repeatable; default every browser renderer)")
     parser.add_argument("--samples", type=int, default=CHECKPOINTS[-1], help="samples per renderer (default 2000)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="renderer option")
     parser.add_argument("--json", action="store_true", help="measure here and print the result as JSON (one renderer)")
@@ -249,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--json measures one renderer: name it with --renderer")
         print(json.dumps(measure(name, args.samples, options=options)))
         return 0
-    rows = [measure_in_worker(name, args.samples, options) for name in args.renderer or BROWSER_RENDERERS]
+    rows = [measure_in_worker(name, args.samples, options) for name in args.renderer or browser_renderers()]
     print(format_table(rows))
     return 0
 
