@@ -32,8 +32,9 @@ def ink_fraction(image: Image.Image) -> float:
     """Share of pixels that differ clearly from the dominant grey level (histogram only: fast)."""
     hist = grey_histogram(image)
     background = max(range(256), key=hist.__getitem__)
-    ink = sum(count for level, count in enumerate(hist) if abs(level - background) > INK_DISTANCE)
-    return ink / max(1, sum(hist))
+    near = sum(hist[max(0, background - INK_DISTANCE) : background + INK_DISTANCE + 1])
+    total = sum(hist)
+    return (total - near) / max(1, total)
 
 
 def check_sample(sample: Sample) -> None:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import AutoLocator
 from matplotlib.container import BarContainer
 from matplotlib.patches import Wedge
 
@@ -26,7 +29,7 @@ from corpora.charts import (
 )
 from renderers import fonts
 from renderers.base import Reject, Sample
-from renderers.chart_matplotlib import MatplotlibChartRenderer, Options
+from renderers.chart_matplotlib import InViewLocator, MatplotlibChartRenderer, Options, TextBoxes
 
 
 def png_bytes(sample: Sample) -> bytes:
@@ -189,6 +192,52 @@ def test_drawn_values_and_value_labels_are_the_target_values(kind: str) -> None:
     for row in chart.values.values():
         for value in row.values():
             assert format_number(value) in shown or format_number(value) + "%" in shown
+
+
+def test_value_axis_ticks_are_those_drawn_and_the_layout_reserves_room_for_them_only() -> None:
+    fig = Figure(figsize=(5, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.bar([0, 1, 2], [1200.0, 10406.55, 5000.0])
+    auto = AutoLocator()
+    auto.set_axis(ax.yaxis)
+    low, high = ax.get_ylim()
+    every = np.asarray(auto())
+    assert every.max() > high  # AutoLocator returns a tick above the axis, which is never drawn
+    ax.yaxis.set_major_locator(InViewLocator())
+    kept = ax.yaxis.get_majorticklocs()
+    np.testing.assert_array_equal(kept, every[(every >= low) & (every <= high)])
+    # In the renderer's charts every value tick label measured for the layout is inside the axis.
+    renderer = MatplotlibChartRenderer(Options(kinds=("bar", "line", "hbar")))
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        chart, kind, lang, _ = renderer.sample_chart(rng)
+        look = renderer.sample_look(rng, chart, kind, lang)
+        try:
+            fig = renderer.figure(chart, kind, look)
+        except Reject:
+            continue
+        axis = fig.axes[0].xaxis if kind == "hbar" else fig.axes[0].yaxis
+        view = sorted(axis.get_view_interval())
+        assert all(view[0] - 1e-6 <= loc <= view[1] + 1e-6 for loc in axis.get_majorticklocs())
+
+
+def test_text_boxes_move_measured_texts_with_the_axes_and_remeasure_changed_ones() -> None:
+    fig = Figure(figsize=(5, 4), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_xticks([0, 1, 2], ["alpha", "beta", "gamma"], rotation=45, ha="right", rotation_mode="anchor")
+    title = ax.set_title("A title")
+    label = ax.text(1, 0.5, "value", ha="center")
+    boxes = TextBoxes(canvas.get_renderer())
+    texts = [*ax.get_xticklabels(), title, label]
+    first = [boxes.extent(t) for t in texts]
+    ax.set_position((0.3, 0.25, 0.5, 0.5))  # every anchor moves
+    label.set_text("a longer value")  # and one string changes
+    for text, before in zip(texts, first):
+        after = boxes.extent(text)
+        np.testing.assert_allclose(after.bounds, text.get_window_extent(canvas.get_renderer()).bounds, atol=1e-9)
+        assert text is label or not np.allclose(after.bounds, before.bounds)
 
 
 def test_same_seed_same_bytes_even_after_other_charts(renderer: MatplotlibChartRenderer) -> None:
