@@ -6,8 +6,12 @@ Per renderer, in one run of this command:
 * engine overhead: a shard's full time ÷ its ``render`` time (median over shards), and beside it
   the time of the checks (the engine's blank-image and target checks plus the renderer's
   ``validate``), which the overhead includes;
-* two workers ÷ one worker: throughput of the same run on two processes, from the first shard's
-  start to the last one's end (and, beside it, whole-command wall clock including start-up);
+* cores busy: the machine's busy CPU time during the one-worker run ÷ its wall time (a browser
+  renderer's one worker keeps Chromium's own processes busy too, which bounds its two-worker gain);
+* two workers ÷ one worker: steady-state throughput of the same run on two processes, counted
+  only while both are rendering and after each one's first shard (:func:`steady_throughput`: no
+  warm-up, no start-up, no tail where one worker waits for the other's last shard), and beside it
+  whole-command wall clock including start-up;
 * for browser renderers, the pooled browser against one launched per sample
   (:func:`renderers.browser.pooled_vs_launch`), and with ``--memory`` a worker's memory after 200
   and after 2,000 samples (:mod:`pipelines.browser_memory`);
@@ -20,7 +24,9 @@ Speed is reported, never asserted: the machine is shared and noisy. Quote median
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import shutil
 import statistics
 import time
@@ -43,21 +49,48 @@ def _shard_stats(folder: Path, name: str) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((folder / name).glob("*.stats.json"))]
 
 
+def steady_throughput(shards: list[dict[str, Any]], workers: int) -> float:
+    """Samples per second while ``workers`` shards are being rendered at once.
+
+    Each shard is taken to render its samples evenly between its ``started_at`` and
+    ``finished_at``; the samples made while all workers were busy are divided by the time they
+    were. With one worker that is the run's samples ÷ its shards' time. Left out: each worker's
+    first shard (the first ``workers`` to start: its warm-up of fonts, caches or browser), start-up
+    (one worker still importing) and the tail (one worker idle while the other ends its last
+    shard), which short runs of fast renderers are otherwise dominated by."""
+    shards = sorted(shards, key=lambda s: s["started_at"])[workers:]
+    edges = sorted({t for s in shards for t in (s["started_at"], s["finished_at"])})
+    made = busy = 0.0
+    for start, end in itertools.pairwise(edges):
+        running = [s for s in shards if s["started_at"] <= start and s["finished_at"] >= end]
+        if len(running) >= workers:
+            busy += end - start
+            made += sum((end - start) * s["count"] / (s["finished_at"] - s["started_at"]) for s in running)
+    if busy <= 0:
+        raise ValueError(f"no moment with {workers} shards rendering at once; the run is too short to compare")
+    return made / busy
+
+
+def _busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy (every process, every core), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, idle, iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(name: str, samples: int, scratch: Path) -> dict[str, Any]:
     shard_size = max(1, samples // SHARDS)
     config = RunConfig(seed=0, shard_size=shard_size, renderers=(RendererJob(name=name, samples=samples),))
-    timings = {}
+    timings, cpu = {}, {}
     for workers in (1, 2):
         out = scratch / f"{name}-w{workers}"
         shutil.rmtree(out, ignore_errors=True)
-        started = time.perf_counter()
+        started, busy = time.perf_counter(), _busy_cpu_seconds()
         render_run(config, out, workers=workers, show_progress=False)
         timings[workers] = time.perf_counter() - started
+        cpu[workers] = _busy_cpu_seconds() - busy
     stats = _shard_stats(scratch / f"{name}-w1", name)
-    spans = {}
-    for workers in (1, 2):  # steady state: from the first shard's start to the last shard's end
-        shards = _shard_stats(scratch / f"{name}-w{workers}", name)
-        spans[workers] = max(s["finished_at"] for s in shards) - min(s["started_at"] for s in shards)
+    steady = {w: steady_throughput(_shard_stats(scratch / f"{name}-w{w}", name), w) for w in (1, 2)}
     rates = [s["count"] / s["seconds"] for s in stats]
     overheads = [s["seconds"] / s["render_seconds"] for s in stats if s["render_seconds"] > 0]
     render_ms = [1000 * s["render_seconds"] / s["count"] for s in stats]
@@ -72,7 +105,8 @@ def measure(name: str, samples: int, scratch: Path) -> dict[str, Any]:
         "overhead": statistics.median(overheads),
         "wall_1": timings[1],
         "wall_2": timings[2],
-        "speedup_2": spans[1] / spans[2],
+        "cores_busy": cpu[1] / timings[1],
+        "speedup_2": steady[2] / steady[1],
         "speedup_2_wall": timings[1] / timings[2],
         "reject_rate": rejects / (rejects + samples),
         "target": TARGETS.get(name),
@@ -81,12 +115,12 @@ def measure(name: str, samples: int, scratch: Path) -> dict[str, Any]:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     header = ("renderer", "samples", "samples/s/core", "target", "render ms", "checks ms", "overhead",
-              "2 workers ÷ 1", "incl. start-up", "rejects")
+              "cores busy", "2 workers ÷ 1", "incl. start-up", "rejects")
     lines = [header]
     for r in rows:
         target = f"≥ {r['target']:g}" if r["target"] else "-"
         lines.append((r["renderer"], str(r["samples"]), f"{r['per_core']:.1f}", target, f"{r['render_ms']:.1f}",
-                      f"{r['check_ms']:.2f}", f"{r['overhead']:.2f}", f"{r['speedup_2']:.2f}×", f"{r['speedup_2_wall']:.2f}×",
+                      f"{r['check_ms']:.2f}", f"{r['overhead']:.2f}", f"{r['cores_busy']:.2f}", f"{r['speedup_2']:.2f}×", f"{r['speedup_2_wall']:.2f}×",
                       f"{100 * r['reject_rate']:.1f}%"))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     rendered = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]
@@ -139,8 +173,9 @@ def main(args: argparse.Namespace) -> int:
     (scratch / "bench.json").write_text(json.dumps(rows, indent=1))
     print(f"\nsamples/s/core: one worker, median over {SHARDS} shards (render + validate + encode + write); "
           "checks ms: the engine's checks plus the renderer's validate, per sample (part of the overhead); "
-          "overhead: shard time ÷ render time; 2 workers ÷ 1: throughput ratio of the same run from the "
-          "first shard's start to the last shard's end (incl. start-up: whole-command wall clock).\n", flush=True)
+          "overhead: shard time ÷ render time; cores busy: machine CPU time ÷ wall time of the one-worker run; "
+          "2 workers ÷ 1: throughput ratio of the same run while every worker renders "
+          "(incl. start-up: whole-command wall clock).\n", flush=True)
     pool = browser_table(names)
     if pool:
         print(pool + "\n", flush=True)
