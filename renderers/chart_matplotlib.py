@@ -479,11 +479,17 @@ class MatplotlibChartRenderer:
         self, ax: Any, chart: Chart, kind: str, look: dict, positions: np.ndarray, drawn: dict[str, list]
     ) -> None:
         categories = chart.categories
+        value_axis = "x" if kind == "hbar" else "y"
+        # Grid first: a grid setting is applied to every tick made so far, and ticks made after it
+        # take it from the axis (same picture, fewer tick updates).
+        ax.grid(False)
+        if look["grid"] != "none":
+            ax.grid(True, axis=value_axis if look["grid"] == "value" else "both", alpha=0.6)
+            ax.set_axisbelow(True)
         if kind == "hbar":
             ax.set_yticks(positions, categories)
             ax.invert_yaxis()  # first category at the top
             drawn["ticks"] = ax.get_yticklabels()
-            value_axis = "x"
         else:
             rotation = look["rotation"]
             ax.set_xticks(
@@ -494,7 +500,6 @@ class MatplotlibChartRenderer:
                 rotation_mode="anchor" if rotation in (30, 45) else "default",
             )
             drawn["ticks"] = ax.get_xticklabels()
-            value_axis = "y"
         getattr(ax, f"{value_axis}axis").set_major_locator(InViewLocator())
         if chart.x_title:
             drawn["texts"].append(ax.set_xlabel(chart.x_title))
@@ -502,10 +507,6 @@ class MatplotlibChartRenderer:
             drawn["texts"].append(ax.set_ylabel(chart.y_title))
         if look["value_labels"]:
             ax.margins(**{value_axis: 0.15})
-        ax.grid(False)
-        if look["grid"] != "none":
-            ax.grid(True, axis=value_axis if look["grid"] == "value" else "both", alpha=0.6)
-            ax.set_axisbelow(True)
         if look["spines"] == "open":
             ax.spines[["top", "right"]].set_visible(False)
 
