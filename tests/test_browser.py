@@ -194,6 +194,9 @@ def test_close_is_idempotent_and_ends_the_browser(test_page):
 
 CTRL_C_SCRIPT = """
 import os, signal, sys
+# Python leaves SIGINT ignored when it starts ignored, as in a background job of a script
+# (`make test &`); an interactive run, the case tested, has Python's own handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 from renderers.formula import FormulaRenderer
 renderer = FormulaRenderer()
