@@ -197,7 +197,7 @@ class MatplotlibChartRenderer:
     name: ClassVar[str] = "chart-matplotlib"
     markup: ClassVar[str] = "chart-json"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "5"
+    version: ClassVar[str] = "6"
     Options: ClassVar[type[RendererOptions]] = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
@@ -227,7 +227,7 @@ class MatplotlibChartRenderer:
     def render(self, rng: np.random.Generator) -> Sample:
         chart, kind, lang, data = self.sample_chart(rng)
         look = self.sample_look(rng, chart, kind, lang)
-        fig, placed = self._figure(chart, kind, look)
+        fig, placed = self.figure(chart, kind, look)
         width, height = fig.canvas.get_width_height()
         image = Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         meta = {"lang": lang, "kind": kind, **look, **placed, "data": data}
@@ -373,16 +373,12 @@ class MatplotlibChartRenderer:
             return [cmap(i % cmap.N) for i in range(n)]
         return [cmap(x) for x in np.linspace(0.15, 0.85, n)] if n > 1 else [cmap(0.6)]
 
-    def figure(self, chart: Chart, kind: str, look: dict[str, Any]) -> Figure:
-        """The drawn figure (Agg canvas attached) of ``chart`` with the choices ``look``; tests
-        inspect its artists.
+    def figure(self, chart: Chart, kind: str, look: dict[str, Any]) -> tuple[Figure, dict[str, Any]]:
+        """The drawn figure (Agg canvas attached) of ``chart`` with the choices ``look``, and the
+        choices made while laying it out (for the meta: the legend corner, dropped value labels).
 
         No layout engine: the texts around the axes are measured with the canvas renderer and the
         axes placed so they fit (:func:`_lay_out`), then the figure is drawn once."""
-        return self._figure(chart, kind, look)[0]
-
-    def _figure(self, chart: Chart, kind: str, look: dict[str, Any]) -> tuple[Figure, dict[str, Any]]:
-        """The drawn figure and the choices made while laying it out (for the meta)."""
         rc = self._rc(look)
         with matplotlib.rc_context(rc):
             fig = Figure(
@@ -401,7 +397,7 @@ class MatplotlibChartRenderer:
         """Draw ``chart`` on ``ax``; return the text artists that must stay inside the figure."""
         matrix = chart.matrix()  # (series, categories)
         series, categories = chart.series, chart.categories
-        drawn: dict[str, Any] = {"texts": [], "ticks": [], "title": None, "source": None, "legend": None}
+        drawn: dict[str, Any] = {"texts": [], "values": [], "ticks": [], "title": None, "source": None, "legend": None}
         size = look["font_size"]
         if kind == "pie":
             self._plot_pie(ax, chart, look, rc, drawn)
@@ -417,7 +413,7 @@ class MatplotlibChartRenderer:
                     plot(positions + offset, row, step * 0.95, label=name, color=colors[i])
                     if look["value_labels"]:
                         ends = zip(row, positions + offset) if kind == "hbar" else zip(positions + offset, row)
-                        drawn["texts"] += _value_labels(
+                        drawn["values"] += _value_labels(
                             ax, list(ends), _labels(chart, name), "bar-end-x" if kind == "hbar" else "bar-end-y",
                             _pt(size, 0.8),
                         )
@@ -427,7 +423,7 @@ class MatplotlibChartRenderer:
                     ax.bar(positions, row, look["bar_width"], bottom=bottom, label=name, color=colors[i])
                     if look["value_labels"]:
                         middles = list(zip(positions, bottom + row / 2))
-                        drawn["texts"] += _value_labels(ax, middles, _labels(chart, name), "center", _pt(size, 0.8))
+                        drawn["values"] += _value_labels(ax, middles, _labels(chart, name), "center", _pt(size, 0.8))
                     bottom = bottom + row
             else:
                 for i, (name, row) in enumerate(zip(series, matrix)):
@@ -454,7 +450,7 @@ class MatplotlibChartRenderer:
                         )
                     if look["value_labels"]:
                         points = list(zip(positions, row))
-                        drawn["texts"] += _value_labels(ax, points, _labels(chart, name), "above", _pt(size, 0.8))
+                        drawn["values"] += _value_labels(ax, points, _labels(chart, name), "above", _pt(size, 0.8))
             self._decorate_axes(ax, chart, kind, look, positions, drawn)
             self._legend(fig, ax, look, title=None, drawn=drawn)
         if chart.title:
@@ -558,7 +554,7 @@ class MatplotlibChartRenderer:
             radius = 0.78 if look["donut"] else 0.65
             for wedge, value in zip(wedges, row.values()):
                 angle = math.radians((wedge.theta1 + wedge.theta2) / 2)
-                drawn["texts"].append(
+                drawn["values"].append(
                     ax.text(
                         radius * math.cos(angle),
                         radius * math.sin(angle),
@@ -807,6 +803,14 @@ def _lay_out(
     ax.set_position((x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height))
     ax.apply_aspect()
     box = ax.get_position().transformed(fig.transFigure)
+    placed = {}
+    if _overlapping(boxes, drawn["values"]):
+        # Value labels that run into each other cannot be read (close points of a line, narrow
+        # grouped bars): the chart is drawn without them, and the meta says so.
+        for text in drawn["values"]:
+            text.remove()
+        drawn["values"] = []
+        placed.update(value_labels=False, value_labels_dropped="overlapping")
     ax.xaxis.set_label_coords(0.5, -(below + labelpad) / box.height)
     ax.yaxis.set_label_coords(-(left + labelpad) / box.width, 0.5)
     if legend is not None:
@@ -816,7 +820,6 @@ def _lay_out(
             "outside lower center": (box.x0 + box.width / 2, bottom_extra),
         }[legend_loc]
         legend.set_bbox_to_anchor((anchor[0] / width, anchor[1] / height), transform=fig.transFigure)
-    placed = {}
     if "inside_legend" in drawn:
         placed["legend_placed"] = _place_inside_legend(ax, boxes, box, drawn["inside_legend"])
     title = drawn["title"]
@@ -826,6 +829,14 @@ def _lay_out(
         if shift:
             title.set_x(title.get_position()[0] - shift / box.width)
     return placed
+
+
+def _overlapping(boxes: TextBoxes, texts: list) -> bool:
+    """Whether any two of ``texts`` overlap on the canvas."""
+    extents = np.array([boxes.extent(t).extents for t in texts]).reshape(-1, 4)  # (n, x0 y0 x1 y1)
+    x0, y0, x1, y1 = (extents[:, i] for i in range(4))
+    hits = (x0[:, None] < x1[None, :]) & (x0[None, :] < x1[:, None]) & (y0[:, None] < y1[None, :]) & (y0[None, :] < y1[:, None])
+    return bool(np.triu(hits, k=1).any())
 
 
 INSIDE_LOCS = tuple(loc for loc in LEGEND_LOCS if not loc.startswith("outside"))
@@ -870,7 +881,7 @@ def _place_inside_legend(ax: Any, boxes: TextBoxes, box: Any, sampled: str) -> s
 def _check_layout(canvas: FigureCanvasAgg, boxes: TextBoxes, drawn: dict[str, list], rotation: int) -> None:
     """Reject a chart whose texts leave the figure or whose category labels overlap."""
     width, height = canvas.get_width_height()
-    for text in drawn["texts"] + list(drawn["ticks"]):
+    for text in drawn["texts"] + drawn["values"] + list(drawn["ticks"]):
         if not text.get_visible() or not text.get_text():
             continue
         box = boxes.extent(text)

@@ -164,10 +164,11 @@ def test_drawn_values_and_value_labels_are_the_target_values(kind: str) -> None:
         look = renderer.sample_look(rng, chart, kind_, lang)
         if look["value_labels"]:
             try:
-                fig = renderer.figure(chart, kind, look)
-                break
+                fig, placed = renderer.figure(chart, kind, look)
             except Reject:
                 continue
+            if placed.get("value_labels", True):  # not dropped for overlapping
+                break
     else:
         raise AssertionError(f"none of 30 {kind} charts drew with value labels")
     ax = fig.axes[0]
@@ -214,7 +215,7 @@ def test_value_axis_ticks_are_those_drawn_and_the_layout_reserves_room_for_them_
         chart, kind, lang, _ = renderer.sample_chart(rng)
         look = renderer.sample_look(rng, chart, kind, lang)
         try:
-            fig = renderer.figure(chart, kind, look)
+            fig, _ = renderer.figure(chart, kind, look)
         except Reject:
             continue
         axis = fig.axes[0].xaxis if kind == "hbar" else fig.axes[0].yaxis
@@ -238,6 +239,27 @@ def test_text_boxes_move_measured_texts_with_the_axes_and_remeasure_changed_ones
         after = boxes.extent(text)
         np.testing.assert_allclose(after.bounds, text.get_window_extent(canvas.get_renderer()).bounds, atol=1e-9)
         assert text is label or not np.allclose(after.bounds, before.bounds)
+
+
+def test_value_labels_that_would_overlap_are_dropped_and_the_meta_says_so() -> None:
+    renderer = MatplotlibChartRenderer(Options(kinds=("line", "scatter", "grouped_bar"), value_label_probability=1.0))
+    kept = dropped = 0
+    for seed in range(40):
+        try:
+            sample = renderer.render(np.random.default_rng(seed))
+        except Reject:
+            continue
+        meta = sample.meta
+        fig, _ = renderer.figure(chart_from_target(sample.target), meta["kind"], meta)  # drawn again, to inspect
+        ax = fig.axes[0]
+        labels = [t.get_window_extent(fig.canvas.get_renderer()) for t in ax.texts]
+        if meta.get("value_labels_dropped") == "overlapping":
+            assert meta["value_labels"] is False and not labels
+            dropped += 1
+        elif meta["value_labels"]:
+            assert labels and not any(a.overlaps(b) for i, a in enumerate(labels) for b in labels[i + 1 :])
+            kept += 1
+    assert kept and dropped  # both cases occur in 40 charts
 
 
 def test_same_seed_same_bytes_even_after_other_charts(renderer: MatplotlibChartRenderer) -> None:
