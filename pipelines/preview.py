@@ -71,10 +71,20 @@ def _data_uri(png: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def box_overlay(box: list[float]) -> str:
+    """An outline over the image at a box-guided sample's box ([x1, y1, x2, y2], 0-1000 scale),
+    placed in percent of the image so it follows the thumbnail's size."""
+    x1, y1, x2, y2 = (v / 10 for v in box)
+    return (f'<div class="box" style="left:{x1:g}%;top:{y1:g}%;width:{x2 - x1:g}%;height:{y2 - y1:g}%" '
+            f'title="box {list(box)}"></div>')
+
+
 def _card(sample: dict[str, bytes]) -> str:
     meta = json.loads(sample["json"])
     pages = [k for k in sorted(sample) if k.endswith(("png", "jpg"))]
     images = "".join(f'<img src="{_data_uri(sample[p])}" alt="{html.escape(p)}">' for p in pages)
+    if len(pages) == 1 and meta.get("box"):
+        images = f'<div class="boxed">{images}{box_overlay(meta["box"])}</div>'
     target = html.escape(sample["txt"].decode("utf-8"))
     title = html.escape(f"{sample['__key__'].decode()} · {meta.get('task')} · {meta.get('lang')} · "
                         f"prompt {meta.get('prompt')!r}")
@@ -87,6 +97,7 @@ def _card(sample: dict[str, bytes]) -> str:
 STYLE = """body{font-family:sans-serif;margin:1em;background:#f4f4f4}section{background:#fff;margin:0 0 1em;
 padding:.5em 1em;border-radius:6px}h2{font-size:.9em;color:#555;font-weight:normal}.pair{display:flex;gap:1em}
 .img{flex:1;min-width:0}.img img{max-width:100%;border:1px solid #ddd;display:block;margin-bottom:4px}
+.boxed{position:relative;width:fit-content;max-width:100%}.box{position:absolute;outline:2px solid #e0007a}
 .txt{flex:1;min-width:0}pre{white-space:pre-wrap;word-break:break-word;font-size:.85em;background:#fafafa;
 padding:.5em;margin:0}"""
 

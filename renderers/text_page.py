@@ -25,9 +25,19 @@ Every glyph of the target is in the font used: the font is picked to cover the t
 NFC-normalised; Unicode spaces become a space; format and control characters (zero-width space,
 soft hyphen, BOM, ...) are removed; a mapped glyph that draws no ink rejects (``blank-glyph``).
 
+Fine-grained pages (GOT's box- and colour-guided OCR, option ``regions``): a page whose target
+is only a region of it, a run of 1-6 consecutive lines of one column (``region_lines``). ``box``
+records the region as ``meta["box"]`` = [x1, y1, x2, y2] on GOT's 0-1000 scale of the image's
+width and height (the query becomes ``[x1, y1, x2, y2] OCR: ``); ``color`` draws a red, green or
+blue frame around it on the page (``meta["color"]``, query ``[red] OCR: ``). The region's box is
+its lines' boxes padded by a quarter of the font size, less than a line's height, so it holds
+exactly the target's lines (``validate`` checks this against ``meta["line_boxes"]``). The default
+``regions: {page: 1}`` makes whole pages only.
+
 Image: text is drawn once as an antialiased coverage mask and stored as a palette image whose 256
 colours run from the paper to the ink (:func:`ink_on_paper`): the same pixels as drawing in RGB,
-within rounding, at a third of the memory and a fifth of the PNG encoding time.
+within rounding, at a third of the memory and a fifth of the PNG encoding time. A colour-guided
+page is RGB (its frame is a colour off the paper-to-ink ramp).
 """
 
 from __future__ import annotations
@@ -60,6 +70,8 @@ INKS = {  # tint: RGB offset added to a dark grey
     "blue-black": (0, 6, 28),
     "brown-black": (26, 12, 0),
 }
+# The frame colours of colour-guided pages (GOT's prompts name red, green and blue).
+FRAME_COLOURS = {"red": (220, 30, 30), "green": (20, 150, 40), "blue": (30, 60, 220)}
 # Closing punctuation a Chinese line must not start with, opening brackets it must not end with.
 NO_LINE_START = set("，。、；：？！）》」』】〕〉”’…—·,.;:?!)]}%")
 NO_LINE_END = set("（《「『【〔〈“‘([{")
@@ -104,10 +116,13 @@ class Options(RendererOptions):
     styles: dict[Literal["serif", "sans", "mono"], float] = pydantic.Field(
         default_factory=lambda: {"serif": 0.5, "sans": 0.4, "mono": 0.1}
     )
+    # What a page's target covers: the whole page, a box-guided region or a colour-guided one.
+    regions: dict[Literal["page", "box", "color"], float] = pydantic.Field(default_factory=lambda: {"page": 1.0})
+    region_lines: IntRange = (1, 6)  # consecutive lines of one column in a region
 
     @pydantic.field_validator(
         "slice_words", "slice_lines", "slice_font_px", "page_width", "page_height", "font_px",
-        "margin", "column_gap", "line_spacing", "paragraph_spacing",
+        "margin", "column_gap", "line_spacing", "paragraph_spacing", "region_lines",
     )
     @classmethod
     def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
@@ -122,7 +137,15 @@ class Options(RendererOptions):
             raise ValueError(f"slice_size must be 'auto' or [width, height] of at least 32 px, found {value}")
         return value
 
-    @pydantic.field_validator("columns", "styles")
+    @pydantic.model_validator(mode="after")
+    def _regions_are_for_pages(self) -> "Options":
+        if self.slice and any(w > 0 for r, w in self.regions.items() if r != "page"):
+            raise ValueError("regions (box- and colour-guided targets) apply to pages; with slice: true leave regions at {page: 1}")
+        if self.region_lines[0] < 1:
+            raise ValueError(f"region_lines must start at 1 or more, found {list(self.region_lines)}")
+        return self
+
+    @pydantic.field_validator("columns", "styles", "regions")
     @classmethod
     def _weights(cls, value: Any) -> Any:
         weights = list(value.values()) if isinstance(value, dict) else list(value)
@@ -261,7 +284,7 @@ class TextPageRenderer:
     name = "text-page"
     markup = "text"
     task = "ocr"
-    version = "2"
+    version = "3"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
@@ -374,7 +397,16 @@ class TextPageRenderer:
         coverage = Image.new("L", (width, height), 0)
         boxes = _draw(ImageDraw.Draw(coverage), lines, measure, 255, ascent + descent)
         image = ink_on_paper(coverage, colours["paper"], colours["ink"])
+        region = self._region(rng, lines, boxes, font_px, (width, height))
+        if region:
+            target = "\n".join(lines[i].text for i in region["region_lines"])
+            if "color" in region:
+                image = image.convert("RGB")
+                ImageDraw.Draw(image).rectangle(
+                    region["region_box_px"], outline=FRAME_COLOURS[region["color"]], width=region["frame_px"]
+                )
         meta = {
+            "region": region.get("region", "page"), **region,
             "lang": lang, "slice": False, "mode": "page", "width": width, "height": height,
             "font": face.to_meta(), "font_px": font_px, "margins": margins, "columns": n_columns,
             "column_gap": gap, "column_width": column_width, "line_height": line_height,
@@ -383,6 +415,36 @@ class TextPageRenderer:
             "n_lines": len(lines), "line_columns": [line.column for line in lines], "line_boxes": boxes,
         }
         return Sample([image], target, meta)
+
+    def _region(
+        self, rng: np.random.Generator, lines: list[Line], boxes: list[list[int]], font_px: int, size: tuple[int, int]
+    ) -> dict[str, Any]:
+        """The region a fine-grained target covers (its meta), or {} for a whole-page target."""
+        kinds = list(self.options.regions)
+        weights = np.array([self.options.regions[k] for k in kinds], dtype=float)
+        kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+        if kind == "page":
+            return {}
+        column = int(rng.choice(sorted({line.column for line in lines})))
+        in_column = [i for i, line in enumerate(lines) if line.column == column]
+        count = min(_integer(rng, self.options.region_lines), len(in_column))
+        first = int(rng.integers(len(in_column) - count + 1))
+        chosen = in_column[first : first + count]
+        pad = max(1, font_px // 4)  # < a line's height: the neighbouring lines stay outside
+        width, height = size
+        box_px = [
+            max(0, min(boxes[i][0] for i in chosen) - pad),
+            max(0, min(boxes[i][1] for i in chosen) - pad),
+            min(width - 1, max(boxes[i][2] for i in chosen) + pad),
+            min(height - 1, max(boxes[i][3] for i in chosen) + pad),
+        ]
+        region: dict[str, Any] = {"region": kind, "region_lines": chosen, "region_box_px": box_px}
+        if kind == "box":
+            region["box"] = scaled_box(box_px, size)
+        else:
+            region["color"] = list(FRAME_COLOURS)[int(rng.integers(len(FRAME_COLOURS)))]
+            region["frame_px"] = int(rng.integers(2, 4))
+        return region
 
     @staticmethod
     def _layout(
@@ -516,15 +578,34 @@ class TextPageRenderer:
     # -- checks --------------------------------------------------------------------------------
 
     def validate(self, sample: Sample) -> None:
-        """Reject an empty target or a target glyph the recorded font lacks (a blank image is
-        rejected by the engine's own check, :func:`pipelines.checks.check_sample`)."""
+        """Reject an empty target, a target glyph the recorded font lacks, or a region whose box
+        does not hold exactly the target's lines (a blank image is rejected by the engine's own
+        check, :func:`pipelines.checks.check_sample`)."""
         if not sample.target.strip():
             raise Reject("empty-text", "the target is empty")
+        if sample.meta.get("region", "page") != "page":
+            _check_region(sample.meta, sample.target)
         face = fonts.FontFace.from_meta(sample.meta["font"])
         missing = fonts.missing_glyphs(face, sample.target)
         if missing:
             codes = " ".join(f"U+{ord(c):04X}" for c in sorted(missing))
             raise Reject("missing-glyph", f"{face.family} lacks {codes}")
+
+
+def scaled_box(box_px: list[int], size: tuple[int, int]) -> list[int]:
+    """A pixel box [x1, y1, x2, y2] on GOT's 0-1000 scale of the image width and height."""
+    width, height = size
+    return [round(1000 * v / side) for v, side in zip(box_px, (width, height, width, height), strict=True)]
+
+
+def _check_region(meta: dict[str, Any], target: str) -> None:
+    """The region's box holds exactly the lines its target reads, and ``box`` is that box scaled."""
+    x0, y0, x1, y1 = meta["region_box_px"]
+    inside = [i for i, (a, b, c, d) in enumerate(meta["line_boxes"]) if a >= x0 and b >= y0 and c <= x1 and d <= y1]
+    if inside != meta["region_lines"] or len(inside) != target.count("\n") + 1:
+        raise Reject("region-mismatch", f"box {meta['region_box_px']} holds lines {inside}, the target reads {meta['region_lines']}")
+    if "box" in meta and meta["box"] != scaled_box(meta["region_box_px"], (meta["width"], meta["height"])):
+        raise Reject("region-mismatch", f"box {meta['box']} is not {meta['region_box_px']} scaled to 0-1000")
 
 
 def ink_on_paper(coverage: Image.Image, paper: list[int], ink: list[int]) -> Image.Image:

@@ -23,3 +23,18 @@ def test_preview_is_offline_reproducible_and_covers_renderers(tmp_path):
     assert pick_samples(tmp_path / "shards", 8, 1) == pick_samples(tmp_path / "shards", 8, 1)
     assert pick_samples(tmp_path / "shards", 8, 1) != pick_samples(tmp_path / "shards", 8, 2)
     assert len(pick_samples(tmp_path / "shards", 100, 0)) == 19
+
+
+def test_box_guided_samples_show_their_box_over_the_image(tmp_path):
+    run = RunConfig(shard_size=4, renderers=(
+        RendererJob(name="text-page", samples=4, options={"lang": "en", "regions": {"box": 1.0}}),))
+    render_run(run, tmp_path / "shards", show_progress=False)
+    page = tmp_path / "p.html"
+    write_preview(tmp_path / "shards", page, n=4)
+    html = page.read_text()
+    boxes = re.findall(r'class="box" style="left:([\d.]+)%;top:([\d.]+)%;width:([\d.]+)%;height:([\d.]+)%"', html)
+    prompts = re.findall(r"prompt &#x27;\[(\d+), (\d+), (\d+), (\d+)\] OCR: &#x27;", html)
+    assert len(boxes) == len(prompts) == 4
+    for (left, top, width, height), (x1, y1, x2, y2) in zip(boxes, prompts):  # the box the prompt names
+        assert float(left) == int(x1) / 10 and float(top) == int(y1) / 10
+        assert abs(float(width) - (int(x2) - int(x1)) / 10) < 1e-9 and abs(float(height) - (int(y2) - int(y1)) / 10) < 1e-9

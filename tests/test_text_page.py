@@ -14,7 +14,9 @@ from corpora.base import CorpusError
 from pipelines.checks import check_sample
 from renderers import fonts
 from renderers.base import Reject, Sample
+from got_model.prompts import query_for_meta
 from renderers.text_page import (
+    FRAME_COLOURS,
     NO_LINE_END,
     NO_LINE_START,
     Measure,
@@ -22,6 +24,7 @@ from renderers.text_page import (
     TextPageRenderer,
     ink_on_paper,
     normalise,
+    scaled_box,
     wrap_en,
     wrap_zh,
 )
@@ -236,3 +239,65 @@ def test_engine_histogram_of_a_palette_page_equals_the_converted_one() -> None:
     for seed, options in ((1, {"lang": "zh"}), (2, {"slice": True})):
         page = render(seed, **options).images[0]
         assert page.mode == "P" and grey_histogram(page) == page.convert("L").histogram()
+
+
+def region_and_page(seed: int, region: str) -> tuple[Sample, Sample]:
+    """The fine-grained sample of ``seed`` and the whole-page sample of the same seed."""
+    return render(seed, lang="en", regions={region: 1.0}), render(seed, lang="en")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_box_guided_page_reads_exactly_the_lines_in_its_box(seed: int) -> None:
+    sample, page = region_and_page(seed, "box")
+    meta = sample.meta
+    assert meta["region"] == "box" and "color" not in meta
+    assert np.array_equal(np.asarray(sample.images[0]), np.asarray(page.images[0]))  # the same page drawn
+    page_lines = page.target.split("\n")
+    chosen = meta["region_lines"]
+    assert chosen == list(range(chosen[0], chosen[-1] + 1))  # consecutive lines ...
+    assert len({page.meta["line_columns"][i] for i in chosen}) == 1  # ... of one column
+    assert sample.target.split("\n") == [page_lines[i] for i in chosen]
+    x0, y0, x1, y1 = meta["region_box_px"]
+    for i, (a, b, c, d) in enumerate(meta["line_boxes"]):
+        assert (a >= x0 and b >= y0 and c <= x1 and d <= y1) == (i in chosen)
+    width, height = sample.images[0].size
+    assert meta["box"] == [round(1000 * x0 / width), round(1000 * y0 / height), round(1000 * x1 / width),
+                           round(1000 * y1 / height)]
+    assert query_for_meta({**meta, "task": "ocr"}) == "[{}, {}, {}, {}] OCR: ".format(*meta["box"])
+
+
+def test_colour_guided_page_frames_its_region_and_changes_nothing_else() -> None:
+    sample, page = region_and_page(3, "color")
+    meta = sample.meta
+    assert meta["region"] == "color" and "box" not in meta and meta["color"] in FRAME_COLOURS
+    assert query_for_meta({**meta, "task": "ocr"}) == f"[{meta['color']}] OCR: "
+    framed = np.asarray(sample.images[0].convert("RGB")).astype(int)
+    plain = np.asarray(page.images[0].convert("RGB")).astype(int)
+    x0, y0, x1, y1 = meta["region_box_px"]
+    frame = np.zeros(plain.shape[:2], dtype=bool)
+    frame[y0 : y1 + 1, x0 : x1 + 1] = True
+    w = meta["frame_px"]
+    frame[y0 + w : y1 + 1 - w, x0 + w : x1 + 1 - w] = False
+    assert (framed[frame] == FRAME_COLOURS[meta["color"]]).all()
+    assert np.array_equal(framed[~frame], plain[~frame])
+    assert sample.target.split("\n") == [page.target.split("\n")[i] for i in meta["region_lines"]]
+
+
+def test_validate_rejects_a_region_that_does_not_hold_its_target() -> None:
+    renderer = TextPageRenderer(Options(lang="en", regions={"box": 1.0}))
+    sample = renderer.render(np.random.default_rng(4))
+    renderer.validate(sample)
+    extra = Sample(sample.images, sample.target + "\nanother line", sample.meta)
+    with pytest.raises(Reject, match="region-mismatch"):
+        renderer.validate(extra)
+    moved = {**sample.meta, "box": [v + 5 for v in sample.meta["box"]]}
+    with pytest.raises(Reject, match="region-mismatch"):
+        renderer.validate(Sample(sample.images, sample.target, moved))
+    assert scaled_box([0, 0, 850, 1100], (850, 1100)) == [0, 0, 1000, 1000]
+
+
+def test_regions_are_for_pages_only() -> None:
+    with pytest.raises(ValueError, match="regions"):
+        Options(slice=True, regions={"page": 0.5, "box": 0.5})
+    with pytest.raises(ValueError):
+        Options(regions={"page": 1.0, "boxes": 1.0})  # unknown region kind
