@@ -10,6 +10,11 @@ rendered as written (starting at a random block of the file). The page lays the 
 and keeps the ones that fit (a block too wide for its column is left out); the target is the kept
 blocks joined by a blank line, i.e. the ``.mmd`` source that was rendered, block by block.
 
+Multi-page samples (``pages: [low, high]``, GOT's multi-page OCR, ``OCR with format across multi
+pages: ``): one look for every page, and the blocks flow on from page to page as in a document (each
+page starts at the block after the last one the page before kept); the target is every page's
+blocks joined by a blank line, ``meta["page_blocks"]`` how many each page drew.
+
 ``meta["plain"]`` holds the plain-text reading (:func:`corpora.documents.mmd_to_plain`: math as Unicode
 via pylatexenc, tables as rows of tab-separated cells), so the trainer can also ask ``OCR: `` of the
 same image.
@@ -56,6 +61,14 @@ class Options(BrowserOptions):
     two_column_probability: float = pydantic.Field(0.3, ge=0, le=1)
     margin: tuple[float, float] = (0.04, 0.09)  # each side, fraction of the page width
     justify_probability: float = pydantic.Field(0.5, ge=0, le=1)
+    pages: tuple[int, int] = (1, 1)  # pages per sample: 2-8 is GOT's multi-page OCR
+
+    @pydantic.field_validator("pages")
+    @classmethod
+    def _pages(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= value[0] <= value[1] <= 8:
+            raise ValueError(f"pages must be [low, high] within 1..8, found {list(value)}")
+        return value
 
     @pydantic.field_validator("page_width")
     @classmethod
@@ -104,6 +117,8 @@ class MathpixDocRenderer:
         }
 
     def render(self, rng: np.random.Generator) -> Sample:
+        o = self.options
+        n_pages = 1 if o.pages == (1, 1) else int(rng.integers(o.pages[0], o.pages[1] + 1))
         if self.corpus is not None:
             index = int(rng.integers(len(self.corpus)))
             document = self.corpus.items[index]
@@ -113,7 +128,6 @@ class MathpixDocRenderer:
             meta: dict[str, Any] = {"source": "user", "item": index, "first_block": start}
             look = self.sample_look(rng, lang)
         else:
-            o = self.options
             lang = o.lang if o.lang != "mix" else ("zh" if rng.random() < o.zh_probability else "en")
             look = self.sample_look(rng, lang)
             column_px = (look["width"] - look["margin"][1] - look["margin"][3]
@@ -121,26 +135,48 @@ class MathpixDocRenderer:
             char_px = look["font_px"] * (1.0 if lang == "zh" else 0.5)
             column_chars = max(10, int(column_px / char_px))
             lines = (look["height"] - look["margin"][0] - look["margin"][2]) / (look["font_px"] * look["line_height"])
-            document = random_document(rng, lang, int(lines * look["columns"] * column_chars), column_chars)
+            capacity = int(lines * look["columns"] * column_chars) * n_pages
+            document = random_document(rng, lang, capacity, column_chars)
             blocks = document.blocks
             meta = {"source": "generated", "block_kinds": document.record["kinds"]}
-        captured = self.page.render("renderDocument", {"blocks": list(blocks), **look})
-        kept = [int(i) for i in captured.result["kept"]]
+        pngs, kept, page_blocks = self._pages(list(blocks), look, n_pages)
         target = "\n\n".join(blocks[i] for i in kept)
-        png = captured.png
-        assert png is not None
-        image = Image.open(io.BytesIO(png))
         if "block_kinds" in meta:
             meta["block_kinds"] = [meta["block_kinds"][i] for i in kept]
+        if n_pages > 1:
+            meta["page_blocks"] = page_blocks
         meta.update(look, lang=lang, blocks=len(kept), offered_blocks=len(blocks), plain=mmd_to_plain(target))
-        return Sample([image], target, meta, png=[png])
+        images = [Image.open(io.BytesIO(png)) for png in pngs]
+        return Sample(images, target, meta, png=pngs)
+
+    def _pages(self, blocks: list[str], look: dict[str, Any], n_pages: int) -> tuple[list[bytes], list[int], list[int]]:
+        """Up to ``n_pages`` pages of one look, the blocks flowing from page to page as in a document:
+        each page starts at the block after the last one the page before kept. Returns the pages'
+        PNGs, the indices of the blocks drawn, and how many each page drew; fewer pages when the
+        blocks run out first."""
+        pngs: list[bytes] = []
+        kept: list[int] = []
+        page_blocks: list[int] = []
+        start = 0
+        while len(pngs) < n_pages and start < len(blocks):
+            captured = self.page.render("renderDocument", {"blocks": blocks[start:], **look})
+            on_page = [start + int(i) for i in captured.result["kept"]]
+            assert captured.png is not None
+            pngs.append(captured.png)
+            kept += on_page
+            page_blocks.append(len(on_page))
+            start = on_page[-1] + 1
+        return pngs, kept, page_blocks
 
     def validate(self, sample: Sample) -> None:
         if not sample.meta["plain"].strip():
             raise Reject("empty-plain", "the page reads as no text")
-        if sample.images[0].size != (sample.meta["width"], sample.meta["height"]):
-            raise Reject("bad-image", f"image is {sample.images[0].size}, meta says "
-                                      f"{sample.meta['width']}x{sample.meta['height']}")
+        for image in sample.images:
+            if image.size != (sample.meta["width"], sample.meta["height"]):
+                raise Reject("bad-image", f"image is {image.size}, meta says "
+                                          f"{sample.meta['width']}x{sample.meta['height']}")
+        if sum(sample.meta.get("page_blocks", [sample.meta["blocks"]])) != sample.meta["blocks"]:
+            raise Reject("bad-meta", f"page_blocks {sample.meta['page_blocks']} do not add up to {sample.meta['blocks']}")
 
     def close(self) -> None:
         self.page.close()

@@ -158,3 +158,47 @@ def test_a_block_wider_than_its_column_is_left_out(renderer):
     look.update(width=500, height=700, columns=1)
     captured = renderer.page.render("renderDocument", {"blocks": ["Before.", wide, "After."], **look})
     assert captured.result["kept"] == [0, 2]
+
+
+def test_multi_page_samples_flow_one_document_across_pages(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    paragraphs = [f"Paragraph {k}: " + " ".join(["words that fill a page of this document"] * 6) for k in range(120)]
+    (folder / "long.mmd").write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    pages = MathpixDocRenderer(MathpixDocRenderer.Options(pages=(3, 3), page_width=(640, 700)), corpus_path=folder)
+    try:
+        sample = pages.render(np.random.default_rng(1))
+        pages.validate(sample)
+        meta = sample.meta
+        assert len(sample.images) == len(sample.png) == 3 and len(meta["page_blocks"]) == 3
+        assert all(image.size == (meta["width"], meta["height"]) for image in sample.images)
+        first = meta["first_block"]
+        assert split_blocks(sample.target) == paragraphs[first : first + meta["blocks"]]  # in order, none lost
+        assert sum(meta["page_blocks"]) == meta["blocks"] and min(meta["page_blocks"]) > 0
+        look = {k: meta[k] for k in ("width", "height", "margin", "columns", "gap", "font_family", "font_px",
+                                     "line_height", "align", "ink", "paper")}
+        start = first
+        for page, count in enumerate(meta["page_blocks"]):  # each page is the document's next page on its own
+            alone = pages.page.render("renderDocument", {"blocks": paragraphs[start:], **look})
+            assert alone.png == sample.png[page] and len(alone.result["kept"]) == count
+            start += count
+    finally:
+        pages.close()
+    with pytest.raises(ValueError, match="pages"):
+        MathpixDocRenderer.Options(pages=(2, 9))
+
+
+def test_multi_page_samples_reach_the_trainer_as_pages(tmp_path):
+    from pipelines.data import read_once
+    from pipelines.engine import render_run
+    from pipelines.render_config import RendererJob, RunConfig
+
+    run = RunConfig(shard_size=2, renderers=(RendererJob(name="mathpix-doc", samples=2, options={"pages": [2, 2]}),))
+    render_run(run, tmp_path / "shards", show_progress=False)
+    samples = list(read_once(str(tmp_path / "shards" / "mathpix-doc" / "*.tar")))
+    assert len(samples) == 2
+    for sample in samples:
+        meta = sample["meta"]
+        assert len(sample["images"]) == meta["pages"] == len(meta["page_blocks"]) == 2
+        assert meta["prompt"] == "OCR with format across multi pages: "
+        assert len(split_blocks(sample["target"])) == meta["blocks"]
