@@ -32,7 +32,9 @@ width and height (the query becomes ``[x1, y1, x2, y2] OCR: ``); ``color`` draws
 blue frame around it on the page (``meta["color"]``, query ``[red] OCR: ``). The region's box is
 its lines' boxes padded by a quarter of the font size, less than a line's height, so it holds
 exactly the target's lines (``validate`` checks this against ``meta["line_boxes"]``). The default
-``regions: {page: 1}`` makes whole pages only.
+``regions: {page: 1}`` makes whole pages only. ``crops: N`` marks whole pages for GOT's multi-crop
+training (``meta["crops"]``: the trainer cuts at most N tiles plus a thumbnail; meant for pages
+of 2000 px or more, set with ``page_width``/``page_height``).
 
 Image: text is drawn once as an antialiased coverage mask and stored as a palette image whose 256
 colours run from the paper to the ink (:func:`ink_on_paper`): the same pixels as drawing in RGB,
@@ -119,6 +121,9 @@ class Options(RendererOptions):
     # What a page's target covers: the whole page, a box-guided region or a colour-guided one.
     regions: dict[Literal["page", "box", "color"], float] = pydantic.Field(default_factory=lambda: {"page": 1.0})
     region_lines: IntRange = (1, 6)  # consecutive lines of one column in a region
+    # > 0: pages for GOT's multi-crop training, cut into at most this many tiles plus a thumbnail by
+    # the trainer (meta["crops"]); meant for large pages (page_width/page_height of 2000 px or more).
+    crops: int = pydantic.Field(0, ge=0, le=12)
 
     @pydantic.field_validator(
         "slice_words", "slice_lines", "slice_font_px", "page_width", "page_height", "font_px",
@@ -141,6 +146,9 @@ class Options(RendererOptions):
     def _regions_are_for_pages(self) -> "Options":
         if self.slice and any(w > 0 for r, w in self.regions.items() if r != "page"):
             raise ValueError("regions (box- and colour-guided targets) apply to pages; with slice: true leave regions at {page: 1}")
+        if self.crops and (self.slice or any(w > 0 for r, w in self.regions.items() if r != "page")):
+            raise ValueError("crops (multi-crop pages) go with whole pages only: GOT's multi-crop prompt names no "
+                             "box or colour; leave slice false and regions at {page: 1}")
         if self.region_lines[0] < 1:
             raise ValueError(f"region_lines must start at 1 or more, found {list(self.region_lines)}")
         return self
@@ -405,6 +413,8 @@ class TextPageRenderer:
                 ImageDraw.Draw(image).rectangle(
                     region["region_box_px"], outline=FRAME_COLOURS[region["color"]], width=region["frame_px"]
                 )
+        if o.crops:
+            region["crops"] = o.crops
         meta = {
             "region": region.get("region", "page"), **region,
             "lang": lang, "slice": False, "mode": "page", "width": width, "height": height,

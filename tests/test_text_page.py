@@ -301,3 +301,14 @@ def test_regions_are_for_pages_only() -> None:
         Options(slice=True, regions={"page": 0.5, "box": 0.5})
     with pytest.raises(ValueError):
         Options(regions={"page": 1.0, "boxes": 1.0})  # unknown region kind
+
+
+def test_large_pages_for_multi_crop_carry_crops_and_its_prompt() -> None:
+    sample = render(0, lang="en", crops=6, page_width=(2000, 2100), page_height=(2600, 2700), font_px=(24, 30))
+    assert sample.meta["crops"] == 6 and sample.meta["region"] == "page"
+    assert min(sample.images[0].size) >= 2000
+    assert query_for_meta({**sample.meta, "task": "ocr"}) == "OCR with format upon the patch reference: "
+    with pytest.raises(ValueError, match="crops"):
+        Options(crops=4, regions={"page": 0.5, "box": 0.5})
+    with pytest.raises(ValueError, match="crops"):
+        Options(crops=4, slice=True)
