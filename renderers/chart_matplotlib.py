@@ -708,7 +708,8 @@ class InViewLocator(ticker.AutoLocator):
     AutoLocator also returns the ticks one step beyond each end of the axis; matplotlib makes a
     ``Tick`` (two lines, a grid line, two texts: ~0.35 ms) for each of them and then does not draw
     it. The ticks kept are a superset of the ones drawn (matplotlib draws ticks within 1e-10 of the
-    axis length beyond its ends), so the picture is the same.
+    axis length beyond its ends), so the same ticks are drawn; and the layout, which measures every
+    tick label, no longer makes room for labels that are never drawn.
     """
 
     def __call__(self) -> np.ndarray:
