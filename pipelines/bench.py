@@ -73,8 +73,7 @@ def steady_throughput(shards: list[dict[str, Any]], workers: int) -> float:
 
 def _busy_cpu_seconds() -> float:
     """CPU time the whole machine has spent busy (every process, every core), from /proc/stat."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    user, nice, system, idle, iowait, irq, softirq = (int(f) for f in fields[:7])
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, Path("/proc/stat").read_text().split()[1:8])
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 

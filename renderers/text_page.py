@@ -144,9 +144,10 @@ class Options(RendererOptions):
 
     @pydantic.model_validator(mode="after")
     def _regions_are_for_pages(self) -> "Options":
-        if self.slice and any(w > 0 for r, w in self.regions.items() if r != "page"):
+        fine_grained = any(w > 0 for r, w in self.regions.items() if r != "page")
+        if self.slice and fine_grained:
             raise ValueError("regions (box- and colour-guided targets) apply to pages; with slice: true leave regions at {page: 1}")
-        if self.crops and (self.slice or any(w > 0 for r, w in self.regions.items() if r != "page")):
+        if self.crops and (self.slice or fine_grained):
             raise ValueError("crops (multi-crop pages) go with whole pages only: GOT's multi-crop prompt names no "
                              "box or colour; leave slice false and regions at {page: 1}")
         if self.region_lines[0] < 1:
@@ -315,6 +316,8 @@ class TextPageRenderer:
         else:
             self.pools = {lang: tuple(passages(None, lang).items) for lang in langs}
         self._normalised: dict[tuple[str, int], tuple[str, ...]] = {}
+        weights = np.array(list(options.regions.values()), dtype=float)
+        self._region_choice = (list(options.regions), weights / weights.sum())
 
     # -- content -------------------------------------------------------------------------------
 
@@ -413,8 +416,6 @@ class TextPageRenderer:
                 ImageDraw.Draw(image).rectangle(
                     region["region_box_px"], outline=FRAME_COLOURS[region["color"]], width=region["frame_px"]
                 )
-        if o.crops:
-            region["crops"] = o.crops
         meta = {
             "region": region.get("region", "page"), **region,
             "lang": lang, "slice": False, "mode": "page", "width": width, "height": height,
@@ -424,15 +425,16 @@ class TextPageRenderer:
             "last_column_fill": round(last_fill, 4), **colours, "passages": drawn,
             "n_lines": len(lines), "line_columns": [line.column for line in lines], "line_boxes": boxes,
         }
+        if o.crops:
+            meta["crops"] = o.crops
         return Sample([image], target, meta)
 
     def _region(
         self, rng: np.random.Generator, lines: list[Line], boxes: list[list[int]], font_px: int, size: tuple[int, int]
     ) -> dict[str, Any]:
         """The region a fine-grained target covers (its meta), or {} for a whole-page target."""
-        kinds = list(self.options.regions)
-        weights = np.array([self.options.regions[k] for k in kinds], dtype=float)
-        kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+        kinds, p = self._region_choice
+        kind = kinds[int(rng.choice(len(kinds), p=p))]
         if kind == "page":
             return {}
         column = int(rng.choice(sorted({line.column for line in lines})))
