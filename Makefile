@@ -16,8 +16,8 @@ APT_PACKAGES := fortunes fortunes-zh fonts-noto-cjk fonts-noto-core fonts-libera
 	texlive-lang-chinese lmodern
 # Chromium (browser renderers) comes from Debian and is driven by Playwright through executable_path (the
 # headless shell draws under begin-frame control, ~1.25x faster; chromium is the fallback);
-# TeX Live (LaTeX tables, TikZ) with XeLaTeX + xeCJK for Chinese. JavaScript libraries: renderers/js.
-JS := renderers/js
+# TeX Live (LaTeX tables, TikZ) with XeLaTeX + xeCJK for Chinese. JavaScript libraries: renderers/backends/js.
+JS := renderers/backends/js
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -313,7 +313,7 @@ def random_figure(rng: np.random.Generator, kinds: tuple[str, ...] = KINDS) -> F
 
 def parse_figure(raw: Any) -> Figure:
     """One user ``.tikz`` item: exactly one ``tikzpicture`` (text around it ignored), safe to compile."""
-    from renderers.latex import balanced, unsafe_command
+    from renderers.backends.latex import balanced, unsafe_command
 
     if not isinstance(raw, str):
         raise BadItem("not-a-string", f"expected TikZ source, found {type(raw).__name__}")

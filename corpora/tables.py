@@ -271,7 +271,7 @@ def random_table(rng: np.random.Generator, lang: str = "en") -> Table:
 
 def parse_table(raw: Any) -> Table:
     """One user ``.tex`` item: exactly one ``tabular`` (text around it is ignored), safe to compile."""
-    from renderers.latex import balanced, unsafe_command  # the sandbox's own list of refused commands
+    from renderers.backends.latex import balanced, unsafe_command  # the sandbox's own list of refused commands
 
     if not isinstance(raw, str):
         raise BadItem("not-a-string", f"expected LaTeX source, found {type(raw).__name__}")

@@ -1,6 +1,6 @@
 """The GOT collator: decoded samples -> input_ids, attention_mask, labels, pixel_values.
 
-Follows GOT's training format (paper section 3.2; DESIGN.md "GOT's prompts"): the chat template of
+Follows GOT's training format (paper section 3.2; ARCHITECTURE.md "GOT's prompts"): the chat template of
 ``prompts.chat_prompt`` with ``image_seq_length`` ``<imgpad>`` per view, the QUERY chosen from the
 sample's meta, and the loss on the answer (target + ``<|im_end|>``) only. Views per sample:
 
@@ -47,7 +47,7 @@ class Encoded:
 class GotCollator:
     """Turn decoded samples ``{"images" | "image", "target", "meta"}`` into a GOT training batch.
 
-    ``prompt_style``: ``"got"`` uses GOT's query strings (DESIGN.md); ``"transformers"`` uses the exact
+    ``prompt_style``: ``"got"`` uses GOT's query strings (ARCHITECTURE.md); ``"transformers"`` uses the exact
     strings ``GotOcr2Processor(images)`` builds at inference (they differ by a space; see
     ``prompts.transformers_query``).
     """

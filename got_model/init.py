@@ -1,6 +1,6 @@
 """The initialisation recipe of a fresh GOT (preset ``init``), applied after transformers' own init.
 
-What the trainer issue's learning notes found to make a small random-init GOT look at its image:
+What makes a small random-init GOT look at its image:
 linear and embedding weights ~ N(0, init_range), biases 0; conv weights ~ N(0, 1/fan_in) (LeCun
 normal: variance 1/fan_in, so a conv keeps its input's scale); the ViTDet absolute position embedding
 set to a scaled 2-D sin/cos table rather than SAM's zeros (with zeros, blank patches are identical zero

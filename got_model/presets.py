@@ -32,7 +32,7 @@ _TOKEN_KEYS = ("vocab_size", "pad_token_id", "bos_token_id", "eos_token_id")
 
 
 class InitRecipe(BaseModel):
-    """How a fresh model is initialised (the learning notes of the trainer issue)."""
+    """How a fresh model is initialised (:mod:`got_model.init`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

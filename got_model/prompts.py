@@ -1,4 +1,4 @@
-"""GOT's task prompts (DESIGN.md, "GOT's prompts"; GOT paper section 3, transformers' GotOcr2Processor).
+"""GOT's task prompts (ARCHITECTURE.md, "GOT's prompts"; GOT paper section 3, transformers' GotOcr2Processor).
 
 The query text is chosen per sample from its meta: ``task`` (``ocr`` plain / ``format``), and for
 fine-grained samples ``box`` (x1, y1, x2, y2 on a 0-1000 scale) or ``color``, ``crops`` (multi-crop)
@@ -54,7 +54,7 @@ def query_for_meta(meta: Mapping[str, Any]) -> str:
     )
 
 
-# --- the chat template (DESIGN.md; GOT's conv_mpt template, as GotOcr2Processor builds it) ------------
+# --- the chat template (ARCHITECTURE.md; GOT's conv_mpt template, as GotOcr2Processor builds it) ------------
 
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"

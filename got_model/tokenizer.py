@@ -103,7 +103,7 @@ def check_special_tokens(tokenizer: PreTrainedTokenizerFast) -> dict[str, int]:
 def iter_shard_targets(pattern: str | Sequence[str]) -> Iterator[str]:
     """The ``.txt`` members (targets) of the WebDataset tar shards matching ``pattern`` (globs).
 
-    Reads tars directly (the shard format is plain tar, DESIGN.md "A sample in a shard"), in sorted
+    Reads tars directly (the shard format is plain tar, ARCHITECTURE.md "A sample in a shard"), in sorted
     path order, so the trained vocabulary is reproducible.
     """
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)

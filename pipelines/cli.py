@@ -30,8 +30,8 @@ def _renderers(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from pipelines import render_config
-    from pipelines.engine import render_run
+    from pipelines.render import config as render_config
+    from pipelines.render.run import render_run
 
     if args.config:
         if args.renderer:
@@ -54,7 +54,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from pipelines.preview import write_preview
+    from pipelines.render.preview import write_preview
 
     written = write_preview(Path(args.dir), Path(args.out), n=args.n, seed=args.seed)
     print(f"{args.out}: {written} samples")
@@ -62,7 +62,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from pipelines.bench import main as bench_main
+    from pipelines.bench.renderers import main as bench_main
 
     return bench_main(args)
 
@@ -71,9 +71,9 @@ def _bench(args: argparse.Namespace) -> int:
 DELEGATED = {
     "tokenizer": ("got_model.tokenizer", "train GOT's byte-level BPE tokenizer on shard targets"),
     "model-info": ("got_model.info", "parameter counts per part and the image-token arithmetic"),
-    "train": ("pipelines.train", "train GOT from a config (configs/train/*.yaml); torchrun for several processes"),
-    "eval": ("pipelines.evaluate", "GOT's metrics and image use of a checkpoint on held-out shards"),
-    "ocr": ("pipelines.ocr", "read images with a checkpoint"),
+    "train": ("pipelines.train.loop", "train GOT from a config (configs/train/*.yaml); torchrun for several processes"),
+    "eval": ("pipelines.train.evaluate", "GOT's metrics and image use of a checkpoint on held-out shards"),
+    "ocr": ("pipelines.train.ocr", "read images with a checkpoint"),
 }
 
 
@@ -127,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from corpora.base import CorpusError
-    from pipelines.engine import RunError
-    from pipelines.render_config import ConfigError
-    from pipelines.train_config import ConfigError as TrainConfigError
+    from pipelines.render.run import RunError
+    from pipelines.render.config import ConfigError
+    from pipelines.train.config import ConfigError as TrainConfigError
     from renderers.registry import RegistryError
 
     parser = build_parser()

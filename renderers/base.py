@@ -1,4 +1,4 @@
-"""The renderer contract (DESIGN.md, "A renderer").
+"""The renderer contract (ARCHITECTURE.md, "A renderer").
 
 A renderer is a small class, not a subclass of anything here. It declares:
 
@@ -19,7 +19,7 @@ corpus lines it rejected while loading.
 Batching (optional, for back-ends with a large fixed cost per call, such as one LaTeX run): a
 renderer may also declare ``batch_size`` (int) and ``render_batch(rngs) -> list[Sample | Reject]``,
 one result per generator, in order, a rejected sample returned (not raised) as its :class:`Reject`.
-The engine (``pipelines.shards.render_valid``) then hands it the generators of the next
+The engine (``pipelines.render.shard.render_valid``) then hands it the generators of the next
 ``batch_size`` samples of a shard at once; a rejected sample is retried with its next attempt's seed
 in a later batch. Result ``i`` must be exactly what ``render(rngs[i])`` gives: a pure function of
 that generator, never of its batch-mates, so batching changes speed, never bytes.

@@ -8,7 +8,7 @@ scatter (categories on x) and pie (plain, donut or rose), with titles, the sourc
 legends, axis names and value labels, in English and Chinese, with ECharts' bundled themes.
 
 Every random choice is drawn into a record first (the sample's ``meta``), then the options are built
-with pyecharts and pushed into a page where ECharts was loaded once (:mod:`renderers.browser`); the
+with pyecharts and pushed into a page where ECharts was loaded once (:mod:`renderers.backends.browser`); the
 picture is ECharts' own PNG export of its canvas (``getDataURL``). Animation is off everywhere.
 
 Values drawn are exactly the target's: the series data in the options are the chart dict's numbers,
@@ -43,7 +43,7 @@ from corpora.charts import (
 )
 from corpora.text import detect_lang
 from renderers.base import Reject, Sample, SubsetOf
-from renderers.browser import JS_DIR, BrowserOptions, BrowserPage
+from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
 
 ECHARTS_KINDS = (*KINDS, "area")
 THEMES = ("default", "default", "default", "v5", "dark", "vintage", "macarons", "roma", "shine", "infographic",

@@ -14,7 +14,7 @@ Determinism: the object-oriented API only (``Figure`` + ``FigureCanvasAgg``, no 
 global ``matplotlib.rcParams`` mutation: each chart is drawn inside ``rc_context`` with a
 complete set of parameters (matplotlib's defaults + the chosen style sheet + the chosen font), so
 neither earlier samples nor a user's ``matplotlibrc`` change the picture. Agg rasterises the same
-bytes for the same figure. Fonts come from :mod:`renderers.fonts` (English: the families in
+bytes for the same figure. Fonts come from :mod:`renderers.backends.fonts` (English: the families in
 ``EN_FAMILIES``; Chinese: ``fonts.pick_font`` over simplified-Chinese CJK faces); a face is used
 only when it covers every character the chart draws, else the sample is rejected with
 ``missing-glyph``, and matplotlib is pointed at exactly that face through an alias family
@@ -59,7 +59,7 @@ from corpora.charts import (
     user_charts,
 )
 from corpora.text import detect_lang
-from renderers import fonts
+from renderers.backends import fonts
 from renderers.base import Reject, RendererOptions, Sample, SubsetOf
 
 STYLES = (
@@ -279,7 +279,7 @@ class MatplotlibChartRenderer:
             "spines": pick(("all", "open")),
             "source_loc": pick(("left", "right")),
             "unicode_minus": bool(rng.random() < 0.5),
-            # Unhinted glyphs (as browsers draw them) are ~10% faster to draw than matplotlib's
+            # Unhinted glyphs (as browsers draw them) are cheaper to draw than matplotlib's
             # default auto-hinted ones; both occur in real charts.
             "hinting": pick(("no_hinting", "no_hinting", "no_hinting", "force_autohint")),
         }

@@ -13,7 +13,7 @@ GOT asks for LaTeX with the formatted prompt, so ``task`` is ``format``; ``meta[
 formula read as Unicode text (pylatexenc), so the trainer can ask ``OCR: `` of the same image.
 
 Look (all in ``meta``): font size, ink colour, paper colour, padding. The browser back-end is
-:mod:`renderers.browser` (one pooled Chromium per worker, launched on the first sample).
+:mod:`renderers.backends.browser` (one pooled Chromium per worker, launched on the first sample).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from PIL import Image
 from corpora.base import Corpus
 from corpora.formulas import generate_formula, latex_to_plain, user_formulas
 from renderers.base import Reject, Sample
-from renderers.browser import JS_DIR, BrowserOptions, BrowserPage
+from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
 
 PAPERS = ("#ffffff", "#ffffff", "#ffffff", "#fbf8ef", "#f4f4f4", "#fdfdf8")
 INKS = ("#000000", "#000000", "#111111", "#1a1a2e", "#202020", "#0b2545", "#3a1f04")

@@ -4,7 +4,7 @@ OCR Theory": TikZ-drawn points, segments, polygons, circles and curves, the TikZ
 Each sample draws its figure from the ``rng`` (``corpora.geometry.random_figure``: triangles,
 rectangles, circles and their combinations with labels, angle marks, dashed constructions, and lines,
 parabolas, ellipses and hyperbolas on coordinate axes) or takes one from a user folder of ``.tikz``
-files; the page is compiled by the shared batched LaTeX back-end (:mod:`renderers.latex`, pdfLaTeX,
+files; the page is compiled by the shared batched LaTeX back-end (:mod:`renderers.backends.latex`, pdfLaTeX,
 many samples per run) and rasterised at a sampled resolution.
 
 Label rule: the target is the whole ``tikzpicture`` environment, and the page's body is exactly the
@@ -21,7 +21,7 @@ import pydantic
 from corpora.base import Corpus
 from corpora.geometry import KINDS, TIKZ_LIBRARIES, Figure, random_figure, user_figures
 from renderers.base import PositiveIntRange, Reject, RendererOptions, Sample, render_one
-from renderers.latex import Job, LatexPool, page_sample
+from renderers.backends.latex import Job, LatexPool, page_sample
 
 PREAMBLE = ("\\documentclass[multi=gfpage,border=8pt]{standalone}\n\\usepackage{lmodern}\n\\usepackage{amsmath}\n"
             f"\\usepackage{{tikz}}\n\\usetikzlibrary{{{','.join(TIKZ_LIBRARIES)}}}\n")

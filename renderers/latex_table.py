@@ -3,7 +3,7 @@
 
 Each sample first draws its record from the ``rng`` (language, the table from ``corpora.tables`` or
 the user corpus, type style, resolution), then the page is compiled by the shared batched LaTeX
-back-end (:mod:`renderers.latex`): English with pdfLaTeX, Chinese with XeLaTeX + xeCJK (Noto CJK SC).
+back-end (:mod:`renderers.backends.latex`): English with pdfLaTeX, Chinese with XeLaTeX + xeCJK (Noto CJK SC).
 ``render_batch`` compiles many samples in one run per engine; ``render`` is a batch of one and gives
 the same page (see the batching contract in :mod:`renderers.base`).
 
@@ -25,7 +25,7 @@ import pydantic
 from corpora.base import Corpus
 from corpora.tables import Table, plain_cells, plain_text, random_table, user_tables
 from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, render_one
-from renderers.latex import Job, LatexPool, page_sample
+from renderers.backends.latex import Job, LatexPool, page_sample
 
 _PACKAGES = r"""\usepackage{amsmath,amssymb,array,multirow,booktabs}"""
 PREAMBLES = {

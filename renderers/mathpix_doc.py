@@ -37,7 +37,7 @@ from PIL import Image
 from corpora.base import Corpus
 from corpora.documents import Document, mmd_to_plain, random_document, user_documents
 from renderers.base import Reject, Sample
-from renderers.browser import JS_DIR, BrowserOptions, BrowserPage
+from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
 
 FONTS = {
     "en": ("Liberation Serif", "DejaVu Serif", "Latin Modern Roman", "C059", "P052", "Linux Libertine O",

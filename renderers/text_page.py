@@ -21,7 +21,7 @@ a small margin (``crop: tight``), so the text fills the square GOT resizes every
 ``slice_size: [w, h]`` the text is set as large as fits that canvas (``crop: fixed``).
 
 Every glyph of the target is in the font used: the font is picked to cover the text drawn
-(:func:`renderers.fonts.pick_font`), else the sample is rejected (``missing-glyph``). Text is
+(:func:`renderers.backends.fonts.pick_font`), else the sample is rejected (``missing-glyph``). Text is
 NFC-normalised; Unicode spaces become a space; format and control characters (zero-width space,
 soft hyphen, BOM, ...) are removed; a mapped glyph that draws no ink rejects (``blank-glyph``).
 
@@ -56,7 +56,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from corpora.base import Corpus, CorpusError
 from corpora.text import Passage, detect_lang, passages
-from renderers import fonts
+from renderers.backends import fonts
 from renderers.base import Reject, RendererOptions, Sample
 
 Range = tuple[float, float]
@@ -592,7 +592,7 @@ class TextPageRenderer:
     def validate(self, sample: Sample) -> None:
         """Reject an empty target, a target glyph the recorded font lacks, or a region whose box
         does not hold exactly the target's lines (a blank image is rejected by the engine's own
-        check, :func:`pipelines.checks.check_sample`)."""
+        check, :func:`pipelines.render.checks.check_sample`)."""
         if not sample.target.strip():
             raise Reject("empty-text", "the target is empty")
         if sample.meta.get("region", "page") != "page":

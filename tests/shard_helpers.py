@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.engine import render_run
-from pipelines.render_config import RendererJob, RunConfig
+from pipelines.render.run import render_run
+from pipelines.render.config import RendererJob, RunConfig
 
 LINES = {"slice": True, "lang": "en", "slice_line_prob": 1.0, "slice_words": [1, 2]}
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from corpora.base import CorpusError
-from pipelines import render_config
-from pipelines.engine import render_run
+from pipelines.render import config as render_config
+from pipelines.render.run import render_run
 
 
 def molecule_run(corpus, samples=12):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.bench import steady_throughput
+from pipelines.bench.renderers import steady_throughput
 
 
 def shard(start: float, seconds: float, count: int) -> dict[str, float]:

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.shards import ShardJob, make_shard
+from pipelines.render.shard import ShardJob, make_shard
 from renderers.base import Reject
-from renderers.browser import HEADLESS_SHELL, JS_DIR, BrowserPage
+from renderers.backends.browser import HEADLESS_SHELL, JS_DIR, BrowserPage
 from renderers.formula import FormulaRenderer
 
 # A page of the back-end's contract with one well-behaved function and three misbehaving ones.

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from pipelines import browser_memory
+from pipelines.bench import browser_memory
 
 ALLOCATE = """
 import sys, time

@@ -27,7 +27,7 @@ from corpora.charts import (
     random_chart,
     user_charts,
 )
-from renderers import fonts
+from renderers.backends import fonts
 from renderers.base import Reject, Sample
 from renderers.chart_matplotlib import InViewLocator, MatplotlibChartRenderer, Options, TextBoxes
 

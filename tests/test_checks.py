@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.checks import INK_DISTANCE, MIN_INK_FRACTION, check_sample, grey_histogram, ink_fraction
+from pipelines.render.checks import INK_DISTANCE, MIN_INK_FRACTION, check_sample, grey_histogram, ink_fraction
 from renderers.base import Reject, Sample
 
 

@@ -1,4 +1,4 @@
-"""The renderer contract (DESIGN.md), checked over every registered renderer, built-in or
+"""The renderer contract (ARCHITECTURE.md), checked over every registered renderer, built-in or
 third-party (timm-style: a new renderer is covered with no new test file)."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.checks import check_sample
-from pipelines.engine import build_renderer
-from pipelines.render_config import RendererJob, RunConfig
-from pipelines.seeding import sample_rng, sample_seed
-from pipelines.shards import encode_sample
+from pipelines.render.checks import check_sample
+from pipelines.render.run import build_renderer
+from pipelines.render.config import RendererJob, RunConfig
+from pipelines.render.seeding import sample_rng, sample_seed
+from pipelines.render.shard import encode_sample
 from renderers import registry
 from renderers.base import TASKS, Reject, Sample
 

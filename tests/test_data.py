@@ -1,4 +1,4 @@
-"""The streaming stages (pipelines.data) on real shards rendered by the engine."""
+"""The streaming stages (pipelines.train.data) on real shards rendered by the engine."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import torch
 from got_model.build import create
 from got_model.collator import GotCollator
 from got_model.tokenizer import iter_shard_targets, train_tokenizer
-from pipelines import data
+from pipelines.train import data
 from tests.shard_helpers import render_lines
 
 
@@ -71,7 +71,7 @@ def test_corrupt_and_truncated_tars_are_skipped_with_a_warning(shards: Path, tmp
     blob = good[1].read_bytes()
     truncated.write_bytes(blob[: len(blob) // 2])
     bad: set[str] = set()
-    with caplog.at_level(logging.WARNING, logger="pipelines.data"):
+    with caplog.at_level(logging.WARNING, logger="pipelines.train.data"):
         samples = list(data.decode(data.read_tars([str(corrupt), str(good[0]), str(truncated)], bad)))
     assert bad == {str(corrupt), str(truncated)}
     assert sum("skipping unreadable shard" in r.message for r in caplog.records) == 2

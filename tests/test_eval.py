@@ -11,7 +11,8 @@ from PIL import Image
 
 from got_model.build import create, save_checkpoint
 from got_model.tokenizer import iter_shard_targets, train_tokenizer
-from pipelines import cli, data, evaluate, ocr
+from pipelines import cli
+from pipelines.train import data, evaluate, ocr
 from tests.shard_helpers import render_lines
 
 
@@ -51,7 +52,7 @@ def test_metrics_are_those_of_the_predictions(setup: tuple[Path, Path]) -> None:
     preds = evaluate.generate(built, samples, collator, max_new_tokens=3, batch_size=4)
     assert preds == evaluate.generate(built, samples, collator, max_new_tokens=3, batch_size=1)  # left padding
     result = evaluate.evaluate(built, str(tars / "*.tar"), 6, collator, max_new_tokens=3, batch_size=4)
-    from pipelines.metrics import summarise
+    from pipelines.train.metrics import summarise
 
     expected = summarise(preds, [s["target"] for s in samples])
     assert result["overall"]["cer"] == pytest.approx(expected["cer"])

@@ -1,4 +1,4 @@
-"""renderers.fonts against the fonts installed on this machine (no mocks)."""
+"""renderers.backends.fonts against the fonts installed on this machine (no mocks)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from renderers import fonts
+from renderers.backends import fonts
 
 PRIVATE_USE = "\U0010fffd"  # plane-16 private use: no installed font maps it
 

@@ -8,7 +8,7 @@ import pytest
 
 from corpora.base import CorpusError
 from corpora.geometry import CURVES, KINDS, random_figure, user_figures
-from pipelines.checks import check_sample
+from pipelines.render.checks import check_sample
 from renderers.base import Reject
 from renderers.geometry import GeometryRenderer
 

@@ -14,10 +14,10 @@ import pytest
 from corpora.base import BadItem
 from corpora.geometry import parse_figure
 from corpora.tables import parse_table
-from pipelines.engine import render_run
-from pipelines.render_config import RendererJob, RunConfig
+from pipelines.render.run import render_run
+from pipelines.render.config import RendererJob, RunConfig
 from renderers.base import Reject
-from renderers.latex import LatexBackend, Page, unsafe_command
+from renderers.backends.latex import LatexBackend, Page, unsafe_command
 
 PREAMBLE = "\\documentclass[multi=gfpage,border=2pt]{standalone}\n\\usepackage{amsmath}"
 GOOD = [f"\\begin{{tabular}}{{|c|c|}}\\hline {i} & $x^{{{i}}}$\\\\\\hline\\end{{tabular}}" for i in range(6)]

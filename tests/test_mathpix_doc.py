@@ -189,9 +189,9 @@ def test_multi_page_samples_flow_one_document_across_pages(tmp_path):
 
 
 def test_multi_page_samples_reach_the_trainer_as_pages(tmp_path):
-    from pipelines.data import read_once
-    from pipelines.engine import render_run
-    from pipelines.render_config import RendererJob, RunConfig
+    from pipelines.train.data import read_once
+    from pipelines.render.run import render_run
+    from pipelines.render.config import RendererJob, RunConfig
 
     run = RunConfig(shard_size=2, renderers=(RendererJob(name="mathpix-doc", samples=2, options={"pages": [2, 2]}),))
     render_run(run, tmp_path / "shards", show_progress=False)

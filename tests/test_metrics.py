@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pipelines import metrics
+from pipelines.train import metrics
 
 
 def test_edit_distance_and_cer() -> None:

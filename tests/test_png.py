@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.png import encode_png
+from pipelines.render.png import encode_png
 
 
 def decoded(data: bytes) -> Image.Image:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from pipelines.engine import render_run
-from pipelines.preview import pick_samples, write_preview
-from pipelines.render_config import RendererJob, RunConfig
+from pipelines.render.run import render_run
+from pipelines.render.preview import pick_samples, write_preview
+from pipelines.render.config import RendererJob, RunConfig
 
 
 def test_preview_is_offline_reproducible_and_covers_renderers(tmp_path):

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import webdataset as wds
 
-from pipelines.engine import RunError, render_run
-from pipelines.render_config import RendererJob, RunConfig
-from pipelines.seeding import sample_rng
+from pipelines.render.run import RunError, render_run
+from pipelines.render.config import RendererJob, RunConfig
+from pipelines.render.seeding import sample_rng
 
 
 def digits_run(samples: int = 30, shard_size: int = 10, seed: int = 3) -> RunConfig:
@@ -66,7 +66,7 @@ def test_one_and_two_workers_write_identical_tars(tmp_path):
 def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path):
     import gc
 
-    from pipelines.engine import GC_THRESHOLDS, rendering_gc
+    from pipelines.render.run import GC_THRESHOLDS, rendering_gc
 
     before = gc.get_threshold()
     with rendering_gc():

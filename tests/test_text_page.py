@@ -11,8 +11,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from corpora.base import CorpusError
-from pipelines.checks import check_sample
-from renderers import fonts
+from pipelines.render.checks import check_sample
+from renderers.backends import fonts
 from renderers.base import Reject, Sample
 from got_model.prompts import query_for_meta
 from renderers.text_page import (
@@ -234,7 +234,7 @@ def test_palette_page_matches_antialiased_drawing_in_rgb() -> None:
 
 
 def test_engine_histogram_of_a_palette_page_equals_the_converted_one() -> None:
-    from pipelines.checks import grey_histogram
+    from pipelines.render.checks import grey_histogram
 
     for seed, options in ((1, {"lang": "zh"}), (2, {"slice": True})):
         page = render(seed, **options).images[0]

@@ -20,8 +20,9 @@ from safetensors.torch import load_file
 
 from got_model.build import create
 from got_model.tokenizer import iter_shard_targets, train_tokenizer
-from pipelines import train, train_config
-from pipelines.train_config import ConfigError
+from pipelines.train import config as train_config
+from pipelines.train import loop as train
+from pipelines.train.config import ConfigError
 from tests.shard_helpers import render_lines
 
 ROOT = Path(__file__).resolve().parent.parent

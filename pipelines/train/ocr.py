@@ -1,6 +1,6 @@
 """``gotforge ocr --checkpoint DIR IMAGE [IMAGE …]``: read images with a GOT checkpoint.
 
-The prompt is GOT's (DESIGN.md "GOT's prompts"), chosen by the flags exactly as a shard's meta would
+The prompt is GOT's (ARCHITECTURE.md "GOT's prompts"), chosen by the flags exactly as a shard's meta would
 choose it, and built by the same collator the checkpoint was trained with (so its prompt style and
 ``image_seq_length`` match training; transformers' processor alone would expand 256 ``<imgpad>``):
 
@@ -53,7 +53,7 @@ def make_samples(images: Sequence[Image.Image], fmt: bool = False, box: Sequence
 
 
 def read(checkpoint: str | Path, images: Sequence[Image.Image], max_new_tokens: int = 512, **flags: Any) -> list[str]:
-    from pipelines import evaluate
+    from pipelines.train import evaluate
 
     built, collator = evaluate.load(checkpoint)
     samples = make_samples(images, **flags)

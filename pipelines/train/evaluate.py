@@ -1,10 +1,10 @@
 """``gotforge eval --checkpoint DIR --shards GLOB``: GOT's metrics on held-out shards, and whether the
 model uses its image at all.
 
-Reads the shards once, in order (pipelines.data.read_once), decodes greedily with the task prompt each
+Reads the shards once, in order (pipelines.train.data.read_once), decodes greedily with the task prompt each
 sample's meta asks for (the collator's, in the prompt style the checkpoint was trained with), and
-prints, per renderer and per task, the metrics of pipelines.metrics beside the constant-string
-baseline. Image use (the trainer issue's learning notes): the answer loss (nats per answer token) of
+prints, per renderer and per task, the metrics of pipelines.train.metrics beside the constant-string
+baseline. Image use (see ARCHITECTURE.md, "Training"): the answer loss (nats per answer token) of
 the samples with their own images against the same samples with the images rolled by one across the
 batch; a model that learned only a text prior shows no gap. Also the number of distinct outputs.
 The whole result is written as JSON (``--out``).
@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import yaml
 
-from pipelines import data, metrics
+from pipelines.train import data, metrics
 
 IGNORE = -100
 

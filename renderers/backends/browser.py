@@ -3,8 +3,8 @@
 Chromium comes from Debian: its ``chromium-headless-shell`` package when installed (the faster,
 see :data:`HEADLESS_SHELL`), else its ``chromium``; it is driven by Playwright for Python (sync API)
 through ``executable_path``: no browser is ever downloaded. The JavaScript libraries are the npm
-packages pinned in ``renderers/js/package.json`` + ``package-lock.json`` (``make setup`` runs
-``npm ci``); a renderer's page is a local HTML file under ``renderers/js/`` that loads them with
+packages pinned in ``renderers/backends/js/package.json`` + ``package-lock.json`` (``make setup`` runs
+``npm ci``); a renderer's page is a local HTML file under ``renderers/backends/js/`` that loads them with
 relative ``file://`` paths.
 
 Life cycle of one :class:`BrowserPage` (one per renderer instance, so one per worker process):
@@ -26,7 +26,7 @@ Life cycle of one :class:`BrowserPage` (one per renderer instance, so one per wo
 * **Memory.** Every 50 samples the page's garbage is collected and the browser's caches dropped
   (:meth:`BrowserPage.purge_memory`), and the browser is relaunched every ``recycle_every`` samples,
   which bounds the memory a long run can accumulate in it. A worker's memory climbs for its first
-  ~300 samples, then stays level (:mod:`pipelines.browser_memory` measures it).
+  ~300 samples, then stays level (:mod:`pipelines.bench.browser_memory` measures it).
 * **Closing.** :meth:`BrowserPage.close` is idempotent; it also runs for every live page at
   interpreter exit (Ctrl-C ends a run through ``KeyboardInterrupt``, then exit handlers), and
   Playwright's own SIGINT handler closes the browsers it launched. A page that is garbage-collected
@@ -75,8 +75,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Debian's ``chromium-headless-shell``: the same Blink as ``chromium`` without the browser around it.
 # Used when installed: with ``--deterministic-mode`` it draws a frame only when asked
 # (``HeadlessExperimental.beginFrame``) and returns the screenshot with that frame, instead of waiting
-# for the compositor's next frame as ``Page.captureScreenshot`` does, which costs ~29 ms even for an
-# 8×8 clip (measured side by side: a mathpix-doc page's capture 44 → 29 ms, its render 101 → 78 ms).
+# for the compositor's next frame as ``Page.captureScreenshot`` does, whatever the clip's size.
 # Same PNG bytes but for fallback glyphs (module docstring). The binary itself, not /usr/bin's
 # wrapper script, which stays alive beside it and would hold our marker.
 HEADLESS_SHELL = Path("/usr/lib/chromium/chromium-headless-shell")
@@ -214,7 +213,7 @@ class _Session:
 class BrowserPage:
     """A local HTML page in a pooled headless Chromium, rendering one sample per :meth:`render` call.
 
-    ``html``: the page (a file under ``renderers/js/``). ``viewport``: CSS pixels, fixed for the
+    ``html``: the page (a file under ``renderers/backends/js/``). ``viewport``: CSS pixels, fixed for the
     page's life (render areas must lie inside it). ``scale``: device pixels per CSS pixel.
     ``headless_shell``: draw with :data:`HEADLESS_SHELL` (None: when it is installed); the output
     is the same either way but for fallback glyphs (module docstring), only the speed differs.
@@ -384,7 +383,7 @@ class BrowserPage:
         Its collector has no reason to hurry: without the purge a mathpix-doc worker held 795 MiB
         after 200 pages and 859 after 2,000 (its renderer process +65 MiB); with it every
         ``PURGE_EVERY`` samples (~70 ms, ~1.5 ms a sample), 665 and 683 (``python -m
-        pipelines.browser_memory``). Pixels do not change: caches are refilled from the same files."""
+        pipelines.bench.browser_memory``). Pixels do not change: caches are refilled from the same files."""
         from playwright.sync_api import Error as PlaywrightError
 
         session = self._session

@@ -13,9 +13,9 @@ Per renderer, in one run of this command:
   warm-up, no start-up, no tail where one worker waits for the other's last shard), and beside it
   whole-command wall clock including start-up;
 * for browser renderers, the pooled browser against one launched per sample
-  (:func:`renderers.browser.pooled_vs_launch`), and with ``--memory`` a worker's memory after 200
-  and after 2,000 samples (:mod:`pipelines.browser_memory`);
-* the training loop against the bare model (:mod:`pipelines.train_bench`), unless renderers were
+  (:func:`renderers.backends.browser.pooled_vs_launch`), and with ``--memory`` a worker's memory after 200
+  and after 2,000 samples (:mod:`pipelines.bench.browser_memory`);
+* the training loop against the bare model (:mod:`pipelines.bench.training`), unless renderers were
   named or ``--skip-training`` is given.
 
 Speed is reported, never asserted: the machine is shared and noisy. Quote medians and ratios.
@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.engine import render_run
-from pipelines.render_config import RendererJob, RunConfig
+from pipelines.render.run import render_run
+from pipelines.render.config import RendererJob, RunConfig
 from renderers import registry
 
 # Targets on the 2-core reference machine (samples/s/core, one worker), from the issues.
@@ -129,8 +129,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def browser_table(names: list[str]) -> str | None:
     """Pooled browser vs a browser launched per sample, for the renderers that use one."""
-    from pipelines.browser_memory import browser_renderers
-    from renderers.browser import pooled_vs_launch
+    from pipelines.bench.browser_memory import browser_renderers
+    from renderers.backends.browser import pooled_vs_launch
 
     rows = []
     for name in browser_renderers(names):
@@ -144,9 +144,9 @@ def browser_table(names: list[str]) -> str | None:
 
 def memory_table(names: list[str]) -> str | None:
     """Worker memory (PSS of Python, driver and Chromium) after 200 and after 2,000 samples, for the
-    renderers that use a browser (:mod:`pipelines.browser_memory`; several minutes, so only with
+    renderers that use a browser (:mod:`pipelines.bench.browser_memory`; several minutes, so only with
     ``--memory``)."""
-    from pipelines import browser_memory
+    from pipelines.bench import browser_memory
 
     browsers = browser_memory.browser_renderers(names)
     if not browsers:
@@ -182,7 +182,7 @@ def main(args: argparse.Namespace) -> int:
     if memory:
         print(memory + "\n", flush=True)
     if not (args.renderer or args.skip_training):
-        from pipelines import train_bench
+        from pipelines.bench import training as train_bench
 
         print("measuring the training loop (got-tiny)…", flush=True)
         print(train_bench.format_result(train_bench.bench_training(scratch / "train")))

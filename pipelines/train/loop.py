@@ -1,7 +1,7 @@
 """``gotforge train --config configs/train/FILE.yaml [--set key=value …]``: the GOT training loop.
 
 One file, read top to bottom (nanoGPT's ``train.py`` is the model): set up (distributed or not),
-build the model (got_model.build.create), stream the data (pipelines.data), then the loop: AdamW,
+build the model (got_model.build.create), stream the data (pipelines.train.data), then the loop: AdamW,
 linear warmup + cosine decay, gradient accumulation, clipping, optional bf16 autocast and gradient
 checkpointing, checkpoints every ``save_every`` steps, TensorBoard scalars and a progress bar.
 
@@ -9,7 +9,7 @@ Stages (GOT paper section 3.2): 1 and 2 train everything; 3 freezes the vision e
 stride-2 convs (the linear projector and the decoder still learn).
 
 Distributed: run under ``torchrun --nproc-per-node N -m pipelines.cli train …``; each rank streams its
-own share of the shards (pipelines.data), gradients are averaged by DistributedDataParallel (gloo on
+own share of the shards (pipelines.train.data), gradients are averaged by DistributedDataParallel (gloo on
 CPU, nccl on GPU). Rank 0 writes checkpoints, logs and the learning curve.
 
 A checkpoint folder ``OUT/checkpoints/step-NNNNNNN/`` holds the model and processor in Hugging Face
@@ -36,8 +36,9 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from pipelines import data, train_config
-from pipelines.train_config import TrainConfig
+from pipelines.train import config as train_config
+from pipelines.train import data
+from pipelines.train.config import TrainConfig
 
 log = logging.getLogger("gotforge.train")
 
@@ -296,7 +297,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     loss_value = float("nan")
 
     def run_eval() -> None:
-        from pipelines import evaluate
+        from pipelines.train import evaluate
 
         if rank == 0:
             model.eval()

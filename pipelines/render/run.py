@@ -2,7 +2,7 @@
 processes, then write ``sizes.json`` and ``manifest.json``.
 
 * One renderer instance per worker process, built lazily the first time the worker meets it.
-* The shard is the unit of work (:mod:`pipelines.shards`); a distributor is one function that maps
+* The shard is the unit of work (:mod:`pipelines.render.shard`); a distributor is one function that maps
   shard jobs (here: in-process for one worker, a spawn-based process pool for more).
 * A rerun into the same folder resumes: committed shards are kept, the rest redone. The run's
   identity (config, renderer versions, corpus fingerprints) is stored in ``run.json``; a different
@@ -29,16 +29,15 @@ from typing import Any
 from tqdm import tqdm
 
 from corpora.base import fingerprint_of
-from pipelines.render_config import ConfigError, RunConfig, check_options
-from pipelines.shards import ShardJob, committed_stats, make_shard, remove_uncommitted, write_json_atomic
+from pipelines.render.config import ConfigError, RunConfig, check_options
+from pipelines.render.shard import ShardJob, committed_stats, make_shard, remove_uncommitted, write_json_atomic
 from renderers import registry
 
 # Python's cyclic garbage collector, set for rendering. Renderers make many short-lived objects in
 # reference cycles (one matplotlib chart is ~100k), and with the default thresholds the collector
 # runs every 700 allocations and each full collection rescans every long-lived object (corpora,
-# fonts, modules). Freezing what exists once the renderers are built, and collecting the young
-# generation every 50,000 allocations, cut chart-matplotlib's CPU per chart by ~12% (same-process
-# A/B in the closing note of the data-engine issue). No output depends on when garbage is collected.
+# fonts, modules). So the engine freezes what exists once the renderers are built and collects the
+# young generation every 50,000 allocations. No output depends on when garbage is collected.
 GC_THRESHOLDS = (50_000, 20, 20)
 
 

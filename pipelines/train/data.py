@@ -1,7 +1,7 @@
 """Streaming the shards into GOT batches: a list of small stages (iterator -> iterator).
 
 Training reads every source of the config (a shard glob and a mixing weight) as an endless stream
-in each loader worker of each rank (DESIGN.md "A sample in a shard"; webdataset's tar reading):
+in each loader worker of each rank (ARCHITECTURE.md "A sample in a shard"; webdataset's tar reading):
 
     shard_urls(glob)                  the source's tars, sorted
     -> split_urls(rank, worker)       this (rank, worker)'s share of them (all, when there are fewer

@@ -2,9 +2,9 @@
 
 A shard ``DIR/<renderer>/<renderer>-<shard:06d>.tar`` is written to a hidden temp name, fsynced and
 renamed; only then is ``<renderer>-<shard:06d>.stats.json`` written (also atomically), and that
-file is what marks the shard committed. Member layout and determinism follow DESIGN.md ("A sample
+file is what marks the shard committed. Member layout and determinism follow ARCHITECTURE.md ("A sample
 in a shard"): fixed mtime/owner/mode, members sorted per sample, PNG bytes from fixed settings
-(:mod:`pipelines.png`).
+(:mod:`pipelines.render.png`).
 
 Tars are written with the standard library's ``tarfile`` (USTAR, as webdataset's own TarWriter
 writes them): webdataset's writer would import torch into every worker, a second of start-up each.
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from got_model.prompts import query_for_meta
-from pipelines.checks import check_sample
-from pipelines.png import encode_png
-from pipelines.seeding import sample_rng, sample_seed
+from pipelines.render.checks import check_sample
+from pipelines.render.png import encode_png
+from pipelines.render.seeding import sample_rng, sample_seed
 from renderers.base import Reject, Sample
 
 # Rejects in a row for one sample before its shard is failed (a renderer that rejects
@@ -65,7 +65,7 @@ def sample_key(renderer: str, shard: int, index: int) -> str:
 
 
 def shard_meta(renderer: Any, sample: Sample, seed: int, attempt: int) -> dict[str, Any]:
-    """The renderer's meta plus the fields DESIGN.md requires in every sample."""
+    """The renderer's meta plus the fields ARCHITECTURE.md requires in every sample."""
     meta = dict(sample.meta)
     meta.setdefault("task", renderer.task)
     if len(sample.images) > 1:

@@ -11,13 +11,13 @@ them) does.
 
 The figure "after k samples" is the median of the readings over the last ``WINDOW`` samples up to
 k: memory saws up and down with the page's garbage collection and with the purge every 50 samples
-(:data:`renderers.browser.PURGE_EVERY`), by ~15% in the renderer process, and one reading lands
+(:data:`renderers.backends.browser.PURGE_EVERY`), by ~15% in the renderer process, and one reading lands
 anywhere on that saw. The file-backed part of PSS (mostly Chromium's 200 MB of code) also moves
 when other programs map the same files (another Chromium on a shared machine lowers ours by
 ~100 MiB), so the table also gives the growth of the anonymous and shared-memory part alone, the
 heaps, which is what a leak would grow.
 
-``python -m pipelines.browser_memory`` prints the table (``gotforge bench --memory`` too); ``--set
+``python -m pipelines.bench.browser_memory`` prints the table (``gotforge bench --memory`` too); ``--set
 recycle_every=200`` passes a renderer option, e.g. to weigh a recycling interval's memory against
 its time (the wall and CPU milliseconds per sample are in the result).
 """
@@ -44,9 +44,9 @@ TARGET = 0.20  # growth from the first checkpoint to the last, at most
 
 def browser_renderers(names: list[str] | None = None) -> list[str]:
     """The registered renderers (of ``names``, else all) that draw in the browser back-end: their
-    options extend :class:`renderers.browser.BrowserOptions`."""
+    options extend :class:`renderers.backends.browser.BrowserOptions`."""
     from renderers import registry
-    from renderers.browser import BrowserOptions
+    from renderers.backends.browser import BrowserOptions
 
     return [name for name in names or registry.names() if issubclass(registry.load(name).Options, BrowserOptions)]
 
@@ -134,7 +134,7 @@ def _cpu_seconds(pids: list[int], seen: dict[tuple[int, str], float]) -> None:
 
 def _render_and_read(renderer: Any, name: str, samples: int) -> dict[str, Any]:
     """Render ``samples`` samples as a worker does and read the tree every ``READ_EVERY`` samples."""
-    from pipelines.seeding import sample_rng, sample_seed
+    from pipelines.render.seeding import sample_rng, sample_seed
     from renderers.base import Reject
 
     validate = getattr(renderer, "validate", None)
@@ -197,12 +197,12 @@ def measure_in_worker(name: str, samples: int = CHECKPOINTS[-1], options: dict[s
                       timeout_s: float = 1800.0) -> dict[str, Any]:
     """:func:`measure` in a fresh Python process, as a worker of a run is: nothing else this process
     has loaded or rendered counts."""
-    command = [sys.executable, "-m", "pipelines.browser_memory", "--renderer", name, "--samples", str(samples),
+    command = [sys.executable, "-m", "pipelines.bench.browser_memory", "--renderer", name, "--samples", str(samples),
                "--json"]
     for key, value in (options or {}).items():
         command += ["--set", f"{key}={json.dumps(value)}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False,
-                            cwd=Path(__file__).resolve().parent.parent)
+                            cwd=Path(__file__).resolve().parents[2])
     if result.returncode != 0:
         raise RuntimeError(f"memory measurement of {name} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -243,7 +243,7 @@ def _parse_set(values: list[str]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.browser_memory", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pipelines.bench.browser_memory", description=__doc__.split("\n\n")[0])
     parser.add_argument("--renderer", action="append", default=[], metavar="NAME",
                         help="renderer to measure (repeatable; default every browser renderer)")
     parser.add_argument("--samples", type=int, default=CHECKPOINTS[-1], help="samples per renderer (default 2000)")

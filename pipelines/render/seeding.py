@@ -1,4 +1,4 @@
-"""Per-sample seeds (DESIGN.md, "Determinism").
+"""Per-sample seeds (ARCHITECTURE.md, "Determinism").
 
 A sample's seed depends only on (run seed, renderer name, shard, index, attempt), never on which
 worker made it or when, so any worker count and any number of resumes give the same bytes.
