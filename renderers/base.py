@@ -1,41 +1,48 @@
-"""The renderer contract (ARCHITECTURE.md, "A renderer").
+"""The renderer contract (ARCHITECTURE.md, "The renderer contract").
 
-A renderer is a small class, not a subclass of anything here. It declares:
+A renderer is a small class. It declares:
 
 * ``name``     unique kebab-case name, no dots (``molecule``, ``text-page``)
 * ``markup``   what the target is (``text``, ``smiles``, ``chart-json``, ...)
-* ``task``     GOT's prompt family for its samples: ``ocr`` or ``format``
+* ``task``     GOT's prompt family for its samples: one of :data:`renderers.tasks.TASKS`
 * ``version``  bumped whenever its output changes for the same seed
 * ``Options``  a pydantic model of its options (defaults, types, unknown keys rejected)
 
 and is built as ``Renderer(options, corpus_path)``, where ``corpus_path`` is a user corpus or
 ``None`` for the built-in offline default. ``render(rng)`` must be a pure function of the
 ``numpy.random.Generator`` it is given (and the corpus): no global RNG, no clock, no state carried
-from one sample to the next. ``validate(sample)`` (optional) raises :class:`Reject` when the pair
-is not faithful; ``render`` may raise :class:`Reject` too. ``close()`` (optional) frees back-ends.
-A renderer may expose ``corpus`` (a :class:`corpora.base.Corpus`) so the engine can report the
-corpus lines it rejected while loading.
+from one sample to the next; it may raise :class:`Reject`.
 
-Batching (optional, for back-ends with a large fixed cost per call, such as one LaTeX run): a
-renderer may also declare ``batch_size`` (int) and ``render_batch(rngs) -> list[Sample | Reject]``,
-one result per generator, in order, a rejected sample returned (not raised) as its :class:`Reject`.
-The engine (``pipelines.render.shard.render_valid``) then hands it the generators of the next
-``batch_size`` samples of a shard at once; a rejected sample is retried with its next attempt's seed
-in a later batch. Result ``i`` must be exactly what ``render(rngs[i])`` gives: a pure function of
-that generator, never of its batch-mates, so batching changes speed, never bytes.
+The optional hooks have defaults in :class:`RendererDefaults`. A renderer may inherit it or not:
+the registry completes a class that leaves hooks out, so callers never ask whether a hook exists.
+
+* ``validate(sample)`` raises :class:`Reject` when the pair is not faithful.
+* ``close()`` frees back-ends (browser, LaTeX, toolkits).
+* ``corpus``: the :class:`corpora.base.Corpus` the renderer draws from, or ``None``; the engine
+  reports the corpus lines it rejected while loading.
+* Batching, for back-ends with a large fixed cost per call (one LaTeX run): ``batch_size`` and
+  ``render_batch(rngs) -> list[Sample | Reject]``, one result per generator, in order, a rejected
+  sample returned (not raised). The engine hands it the generators of the next ``batch_size``
+  samples of a shard at once. Result ``i`` must be exactly what ``render(rngs[i])`` gives: a pure
+  function of that generator, never of its batch-mates, so batching changes speed, never bytes.
+
+A sample's meta: the keys in :data:`META_KEYS` are the ones gotforge itself reads or writes; they
+stay at the top level of the meta stored in a shard. Every other key a renderer puts in its meta
+is its own, and the engine stores those under the renderer's name (:func:`shard_meta`), so two
+renderers' choices never collide in one dataset: ``meta["text-page"]["font"]``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pydantic
 from PIL import Image
 
-TASKS = ("ocr", "format")
+from renderers.tasks import check_box, check_color, check_task, query_for_meta
 
 
 class Reject(Exception):
@@ -93,15 +100,125 @@ class Sample:
     png: list[bytes] | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class MetaKey:
+    """A meta key that gotforge reads or writes: its type, who sets it, and what it means."""
+
+    type: type | tuple[type, ...]
+    set_by: str  # "renderer" (required), "renderer, optional", or "engine"
+    meaning: str
+    check: Callable[[Any], None] | None = None
+
+
+def _check_pages(value: int) -> None:
+    if value < 2:
+        raise ValueError(f"pages counts the images of a multi-page sample (2 or more), found {value}")
+
+
+def _check_crops(value: int) -> None:
+    if value < 1:
+        raise ValueError(f"crops is the most tiles the trainer cuts (1 or more), found {value}")
+
+
+META_KEYS: dict[str, MetaKey] = {
+    "lang": MetaKey(str, "renderer", "language of the target, ISO 639-1 (en, zh, ...)"),
+    "task": MetaKey(str, "renderer, optional", "GOT's prompt family of this sample; default: the class's task",
+                    check_task),
+    "box": MetaKey(list, "renderer, optional", "box-guided OCR: [x1, y1, x2, y2] on a 0-1000 scale of the image",
+                   check_box),
+    "color": MetaKey(str, "renderer, optional", "colour-guided OCR: the frame's colour (red, green, blue)",
+                     check_color),
+    "crops": MetaKey(int, "renderer, optional", "multi-crop: the most tiles the trainer cuts, plus a thumbnail",
+                     _check_crops),
+    "pages": MetaKey(int, "engine", "multi-page: the number of page images (set when there are several)",
+                     _check_pages),
+    "renderer": MetaKey(str, "engine", "the renderer's registered name"),
+    "renderer_version": MetaKey(str, "engine", "the renderer's version"),
+    "markup": MetaKey(str, "engine", "what the target is (the renderer's markup)"),
+    "seed": MetaKey(int, "engine", "the sample's seed: numpy.random.default_rng(seed) replays it"),
+    "attempt": MetaKey(int, "engine", "rejected attempts before this sample (each attempt has its own seed)"),
+    "prompt": MetaKey(str, "engine", "GOT's query for this sample (renderers.tasks.query_for_meta)"),
+}
+
+
+def check_meta_key(key: str, value: Any) -> None:
+    """Raise ``TypeError``/``ValueError`` when a contract key holds a value of the wrong type or range."""
+    spec = META_KEYS[key]
+    if isinstance(value, bool) or not isinstance(value, spec.type):
+        raise TypeError(f"meta[{key!r}] must be {spec.type}, found {type(value).__name__} {value!r}")
+    if spec.check is not None:
+        spec.check(value)
+
+
+def shard_meta(renderer: Any, sample: Sample, seed: int, attempt: int) -> dict[str, Any]:
+    """The meta stored with a sample: the contract keys at the top level, the engine's own filled in,
+    the renderer's other keys under its name, and GOT's query."""
+    own = {k: v for k, v in sample.meta.items() if k not in META_KEYS}
+    meta = {k: v for k, v in sample.meta.items() if k in META_KEYS}
+    if "lang" not in meta:
+        raise TypeError(f"renderer {renderer.name} left out meta['lang'] (required by the sample contract)")
+    meta.setdefault("task", renderer.task)
+    if len(sample.images) > 1:
+        meta.setdefault("pages", len(sample.images))
+    meta.update(renderer=renderer.name, renderer_version=str(renderer.version), markup=renderer.markup,
+                seed=seed, attempt=attempt)
+    for key, value in meta.items():
+        check_meta_key(key, value)
+    meta["prompt"] = query_for_meta(meta)
+    if own:
+        meta[renderer.name] = own
+    return meta
+
+
+class RendererDefaults:
+    """Defaults of the optional hooks (module docstring); a renderer overrides what it needs."""
+
+    batch_size: ClassVar[int] = 1
+    corpus: Any = None
+
+    def validate(self, sample: Sample) -> None:
+        """Nothing beyond the engine's own checks."""
+
+    def close(self) -> None:
+        """No back-end to free."""
+
+    def render_batch(self, rngs: Sequence[np.random.Generator]) -> list[Sample | Reject]:
+        results: list[Sample | Reject] = []
+        for rng in rngs:
+            try:
+                results.append(self.render(rng))  # type: ignore[attr-defined]
+            except Reject as reject:
+                results.append(reject)
+        return results
+
+
+def with_defaults(cls: type) -> type:
+    """``cls`` itself when it inherits :class:`RendererDefaults`, else a subclass that adds the
+    default hooks it leaves out (its own methods win)."""
+    if issubclass(cls, RendererDefaults):
+        return cls
+    return type(cls.__name__, (cls, RendererDefaults), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+
+
 @runtime_checkable
 class Renderer(Protocol):
+    """What callers may use of a renderer built from a registry class."""
+
     name: ClassVar[str]
     markup: ClassVar[str]
     task: ClassVar[str]
     version: ClassVar[str]
     Options: ClassVar[type[RendererOptions]]
+    batch_size: ClassVar[int]
+    corpus: Any
 
     def render(self, rng: np.random.Generator) -> Sample: ...
+
+    def render_batch(self, rngs: Sequence[np.random.Generator]) -> list[Sample | Reject]: ...
+
+    def validate(self, sample: Sample) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def render_one(renderer: Any, rng: np.random.Generator) -> Sample:

@@ -11,6 +11,9 @@ import functools
 import re
 from importlib import metadata
 
+from renderers.base import with_defaults
+from renderers.tasks import TASKS
+
 GROUP = "gotforge.renderers"
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -29,7 +32,7 @@ class RendererEntry:
         entry = metadata.EntryPoint(self.name, self.target, GROUP)
         cls = entry.load()
         check_renderer_class(cls, self)
-        return cls
+        return with_defaults(cls)
 
 
 def check_renderer_class(cls: type, entry: RendererEntry) -> None:
@@ -41,8 +44,8 @@ def check_renderer_class(cls: type, entry: RendererEntry) -> None:
             f"{entry.target} declares name {cls.name!r} but is registered as {entry.name!r} "
             f"by package {entry.package}"
         )
-    if cls.task not in ("ocr", "format"):
-        raise RegistryError(f"renderer {entry.name}: task must be 'ocr' or 'format', found {cls.task!r}")
+    if cls.task not in TASKS:
+        raise RegistryError(f"renderer {entry.name}: task must be one of {list(TASKS)}, found {cls.task!r}")
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,5 +79,6 @@ def get_entry(name: str) -> RendererEntry:
 
 
 def load(name: str) -> type:
-    """The renderer class registered as ``name``."""
+    """The renderer class registered as ``name``, its missing optional hooks filled in
+    (:func:`renderers.base.with_defaults`)."""
     return get_entry(name).load()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -16,7 +17,8 @@ from pipelines.render.config import RendererJob, RunConfig
 from pipelines.render.seeding import sample_rng, sample_seed
 from pipelines.render.shard import encode_sample
 from renderers import registry
-from renderers.base import TASKS, Reject, Sample
+from renderers.base import META_KEYS, Reject, Sample, check_meta_key, shard_meta
+from renderers.tasks import TASKS
 
 NAMES = registry.names()
 
@@ -32,9 +34,7 @@ def first_valid(renderer, start: int = 0, tries: int = 25) -> tuple[int, Sample]
         try:
             sample = renderer.render(sample_rng(seed))
             check_sample(sample)
-            validate = getattr(renderer, "validate", None)
-            if validate:
-                validate(sample)
+            renderer.validate(sample)
             return seed, sample
         except Reject:
             continue
@@ -107,7 +107,57 @@ def test_meta_is_json_and_records_language(name):
     _, sample = first_valid(fresh(name), start=100)
     decoded = json.loads(json.dumps(sample.meta, ensure_ascii=False))
     assert decoded == sample.meta
-    assert decoded["lang"] in ("en", "zh", "mix") or isinstance(decoded["lang"], str)
+    assert re.fullmatch(r"[a-z]{2,3}|mix", decoded["lang"]), decoded["lang"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stored_meta_keeps_the_contract_keys_on_top_and_the_rest_under_the_name(name):
+    renderer = fresh(name)
+    seed, sample = first_valid(renderer, start=100)
+    stored = json.loads(json.dumps(shard_meta(renderer, sample, seed, 0), ensure_ascii=False))
+    own = stored.pop(name, {})
+    assert set(stored) <= set(META_KEYS), set(stored) - set(META_KEYS)
+    for key, value in stored.items():
+        check_meta_key(key, value)  # the declared type and range, after a JSON round trip
+    assert {k: v for k, v in sample.meta.items() if k not in META_KEYS} == own
+    assert stored["prompt"] and stored["renderer"] == name and stored["seed"] == seed
+
+
+def test_a_contract_key_of_the_wrong_type_is_refused():
+    renderer = fresh("digits")
+    seed, sample = first_valid(renderer)
+    sample.meta["box"] = "10 20 30 40"
+    with pytest.raises(TypeError, match="box"):
+        shard_meta(renderer, sample, seed, 0)
+    sample.meta["box"] = [10, 20, 30, 4000]
+    with pytest.raises(ValueError, match="0-1000"):
+        shard_meta(renderer, sample, seed, 0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_render_batch_equals_render_one_by_one(name):
+    """Batching changes speed, never bytes: result i is what render(rngs[i]) gives."""
+    renderer = fresh(name)
+    seeds = [sample_seed(2, name, 0, i, 0) for i in range(max(3, min(renderer.batch_size + 1, 6)))]
+    batch = renderer.render_batch([sample_rng(s) for s in seeds])
+    assert len(batch) == len(seeds)
+    single = fresh(name)
+    for seed, result in zip(seeds, batch):
+        try:
+            alone = single.render(sample_rng(seed))
+        except Reject as reject:
+            assert isinstance(result, Reject) and result.reason == reject.reason
+            continue
+        assert not isinstance(result, Reject), f"seed {seed}: batch rejected ({result}), render did not"
+        assert (as_bytes(result), result.target, result.meta) == (as_bytes(alone), alone.target, alone.meta)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_close_frees_the_back_end_and_may_be_called_twice(name):
+    renderer = fresh(name)
+    first_valid(renderer)
+    renderer.close()
+    renderer.close()
 
 
 @pytest.mark.parametrize("name", NAMES)

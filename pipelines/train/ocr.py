@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image
 
-from got_model.prompts import COLORS
+from renderers.tasks import COLORS
 
 
 def box_to_1000(box: Sequence[float], size: tuple[int, int]) -> list[int]:
