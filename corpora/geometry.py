@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from corpora.base import BadItem, Corpus, read_user_corpus
+from corpora.latex_source import balanced, unsafe_command
 
 KINDS = ("triangle", "rectangle", "circle", "inscribed", "function")
 CURVES = ("line", "parabola", "ellipse", "hyperbola")
@@ -313,8 +314,6 @@ def random_figure(rng: np.random.Generator, kinds: tuple[str, ...] = KINDS) -> F
 
 def parse_figure(raw: Any) -> Figure:
     """One user ``.tikz`` item: exactly one ``tikzpicture`` (text around it ignored), safe to compile."""
-    from renderers.backends.latex import balanced, unsafe_command
-
     if not isinstance(raw, str):
         raise BadItem("not-a-string", f"expected TikZ source, found {type(raw).__name__}")
     found = _PICTURE.findall(raw)

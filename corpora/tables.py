@@ -27,6 +27,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 from pylatexenc.latexwalker import LatexWalker, get_default_latex_context_db
 
 from corpora.base import BadItem, Corpus, read_user_corpus
+from corpora.latex_source import balanced, unsafe_command
 from corpora.text import words
 
 LANGS = ("en", "zh")
@@ -271,8 +272,6 @@ def random_table(rng: np.random.Generator, lang: str = "en") -> Table:
 
 def parse_table(raw: Any) -> Table:
     """One user ``.tex`` item: exactly one ``tabular`` (text around it is ignored), safe to compile."""
-    from renderers.backends.latex import balanced, unsafe_command  # the sandbox's own list of refused commands
-
     if not isinstance(raw, str):
         raise BadItem("not-a-string", f"expected LaTeX source, found {type(raw).__name__}")
     found = _TABULAR.findall(raw)

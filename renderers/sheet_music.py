@@ -16,7 +16,7 @@ Label rule: the target is the **kern text handed to Verovio, exactly: the title 
 composer (``!!!COM``) records are in it only when the header was drawn. ``validate`` rejects a
 label that does not parse as Humdrum with consistent rhythm (checked at the text level first: a
 malformed file can abort Verovio's reader), that Verovio does not load, or whose note count
-(pitched tokens, each chord note counted: :func:`corpora.music.count_notes`) differs from the
+(pitched tokens, each chord note counted: :func:`corpora.music.kern.count_notes`) differs from the
 number of notes in the SVG (``class="note"`` elements, recorded as ``meta["svg_notes"]``).
 """
 
@@ -34,7 +34,9 @@ import resvg_py
 from PIL import Image
 
 from corpora.base import BadItem, Corpus
-from corpora.music import GeneratorSettings, KernScore, count_notes, generate, parse_humdrum, scores
+from corpora.music.generator import GeneratorSettings, generate
+from corpora.music.kern import KernScore, count_notes, parse_humdrum
+from corpora.music.library import scores
 from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, SubsetOf
 
 FONTS = ("Leipzig", "Bravura", "Gootville", "Petaluma", "Leland")  # bundled with Verovio 4+

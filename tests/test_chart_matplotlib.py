@@ -29,7 +29,8 @@ from corpora.charts import (
 )
 from renderers.backends import fonts
 from renderers.base import Reject, Sample
-from renderers.chart_matplotlib import InViewLocator, MatplotlibChartRenderer, Options, TextBoxes
+from renderers.chart_matplotlib import MatplotlibChartRenderer, Options
+from renderers.chart_matplotlib.layout import InViewLocator, TextBoxes
 
 
 def png_bytes(sample: Sample) -> bytes:
@@ -309,9 +310,9 @@ def test_matplotlib_draws_with_exactly_the_face_checked_for_coverage() -> None:
 
 
 def _alias_of(face: fonts.FontFace) -> str:
-    from renderers.chart_matplotlib import _alias
+    from renderers.chart_matplotlib.faces import alias
 
-    return _alias(face)
+    return alias(face)
 
 
 def test_user_chart_is_drawn_as_given_and_uncovered_text_is_rejected(tmp_path: Path) -> None:

@@ -11,15 +11,9 @@ import pytest
 import verovio
 
 from corpora.base import BadItem, CorpusError
-from corpora.music import (
-    GeneratorSettings,
-    count_notes,
-    default_scores,
-    generate,
-    is_note,
-    parse_humdrum,
-    user_scores,
-)
+from corpora.music.generator import GeneratorSettings, generate
+from corpora.music.kern import count_notes, is_note, parse_humdrum
+from corpora.music.library import default_scores, user_scores
 from renderers.base import Reject
 from renderers.sheet_music import Options, SheetMusicRenderer
 

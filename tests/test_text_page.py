@@ -15,19 +15,10 @@ from pipelines.render.checks import check_sample
 from renderers.backends import fonts
 from renderers.base import Reject, Sample
 from got_model.prompts import query_for_meta
-from renderers.text_page import (
-    FRAME_COLOURS,
-    NO_LINE_END,
-    NO_LINE_START,
-    Measure,
-    Options,
-    TextPageRenderer,
-    ink_on_paper,
-    normalise,
-    scaled_box,
-    wrap_en,
-    wrap_zh,
-)
+from renderers.text_page import Options, TextPageRenderer
+from renderers.text_page.linebreak import NO_LINE_END, NO_LINE_START, Measure, normalise, wrap_en, wrap_zh
+from renderers.text_page.pages import FRAME_COLOURS, scaled_box
+from renderers.text_page.raster import ink_on_paper
 
 CJK = range(0x4E00, 0xA000)
 

@@ -20,6 +20,10 @@ heaps, which is what a leak would grow.
 ``python -m pipelines.bench.browser_memory`` prints the table (``gotforge bench --memory`` too); ``--set
 recycle_every=200`` passes a renderer option, e.g. to weigh a recycling interval's memory against
 its time (the wall and CPU milliseconds per sample are in the result).
+
+The other browser benchmark lives here too, beside the list of renderers both measure
+(:func:`browser_renderers`): :func:`pooled_vs_launch`, the pooled browser against one launched per
+sample (``gotforge bench``).
 """
 
 from __future__ import annotations
@@ -49,6 +53,35 @@ def browser_renderers(names: list[str] | None = None) -> list[str]:
     from renderers.backends.browser import BrowserOptions
 
     return [name for name in names or registry.names() if issubclass(registry.load(name).Options, BrowserOptions)]
+
+
+def pooled_vs_launch(name: str = "formula", samples: int = 20) -> dict[str, float]:
+    """Median wall milliseconds per sample of renderer ``name`` with its pooled browser, and with a
+    browser launched (and its page loaded) for every sample; their ratio is the pool's speed-up.
+
+    Both render the same seeds; the pooled browser is warmed by one sample first."""
+    import numpy as np
+
+    from renderers import registry
+    from renderers.base import Reject
+
+    cls = registry.load(name)
+    timings: dict[str, list[float]] = {"pooled": [], "per_launch": []}
+    for mode, options in (("pooled", {}), ("per_launch", {"recycle_every": 1})):
+        renderer = cls(cls.Options(**options), None)
+        try:
+            with contextlib.suppress(Reject):
+                renderer.render(np.random.default_rng(10_000))
+            for seed in range(samples):
+                started = time.perf_counter()
+                with contextlib.suppress(Reject):
+                    renderer.render(np.random.default_rng(seed))
+                timings[mode].append(1000 * (time.perf_counter() - started))
+        finally:
+            renderer.close()
+    pooled = statistics.median(timings["pooled"])
+    per_launch = statistics.median(timings["per_launch"])
+    return {"pooled_ms": pooled, "per_launch_ms": per_launch, "speedup": per_launch / pooled}
 
 
 def _children() -> dict[int, list[int]]:

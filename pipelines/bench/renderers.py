@@ -13,8 +13,8 @@ Per renderer, in one run of this command:
   warm-up, no start-up, no tail where one worker waits for the other's last shard), and beside it
   whole-command wall clock including start-up;
 * for browser renderers, the pooled browser against one launched per sample
-  (:func:`renderers.backends.browser.pooled_vs_launch`), and with ``--memory`` a worker's memory after 200
-  and after 2,000 samples (:mod:`pipelines.bench.browser_memory`);
+  (:func:`pipelines.bench.browser_memory.pooled_vs_launch`), and with ``--memory`` a worker's memory
+  after 200 and after 2,000 samples (:mod:`pipelines.bench.browser_memory`);
 * the training loop against the bare model (:mod:`pipelines.bench.training`), unless renderers were
   named or ``--skip-training`` is given.
 
@@ -129,8 +129,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def browser_table(names: list[str]) -> str | None:
     """Pooled browser vs a browser launched per sample, for the renderers that use one."""
-    from pipelines.bench.browser_memory import browser_renderers
-    from renderers.backends.browser import pooled_vs_launch
+    from pipelines.bench.browser_memory import browser_renderers, pooled_vs_launch
 
     rows = []
     for name in browser_renderers(names):

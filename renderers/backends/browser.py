@@ -48,7 +48,8 @@ with one exception: a character that none of the page's named fonts has comes fr
 fallback font, which full Chromium draws with other rendering settings (fontconfig's hinting, it
 seems) than the named fonts, and the headless shell draws like every other glyph.
 
-:func:`pooled_vs_launch` measures the pooled browser against one launched per sample (``gotforge bench``).
+:func:`pipelines.bench.browser_memory.pooled_vs_launch` measures the pooled browser against one launched
+per sample (``gotforge bench``).
 """
 
 from __future__ import annotations
@@ -61,7 +62,6 @@ import json
 import os
 import signal
 import threading
-import time
 import uuid
 import weakref
 from pathlib import Path
@@ -443,36 +443,3 @@ class _BrowserFailure(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason, self.detail = reason, detail
-
-
-# --------------------------------------------------------------------------- benchmark
-
-
-def pooled_vs_launch(name: str = "formula", samples: int = 20) -> dict[str, float]:
-    """Median wall milliseconds per sample of renderer ``name`` with its pooled browser, and with a
-    browser launched (and its page loaded) for every sample; their ratio is the pool's speed-up.
-
-    Both render the same seeds; the pooled browser is warmed by one sample first."""
-    import statistics
-
-    import numpy as np
-
-    from renderers import registry
-
-    cls = registry.load(name)
-    timings: dict[str, list[float]] = {"pooled": [], "per_launch": []}
-    for mode, options in (("pooled", {}), ("per_launch", {"recycle_every": 1})):
-        renderer = cls(cls.Options(**options), None)
-        try:
-            with contextlib.suppress(Reject):
-                renderer.render(np.random.default_rng(10_000))
-            for seed in range(samples):
-                started = time.perf_counter()
-                with contextlib.suppress(Reject):
-                    renderer.render(np.random.default_rng(seed))
-                timings[mode].append(1000 * (time.perf_counter() - started))
-        finally:
-            renderer.close()
-    pooled = statistics.median(timings["pooled"])
-    per_launch = statistics.median(timings["per_launch"])
-    return {"pooled_ms": pooled, "per_launch_ms": per_launch, "speedup": per_launch / pooled}

@@ -1,0 +1,120 @@
+"""The **kern corpora: music21's ``.krn`` files (Palestrina masses, Bach chorales, Beethoven,
+Chopin), parsed once and cached, and user folders of ``.krn`` files (one piece per file).
+
+Files that do not parse are counted in the corpus's ``rejects`` by reason, not fatal.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from corpora.base import Corpus, CorpusError, build_corpus, fingerprint_of, read_user_corpus
+from corpora.music.kern import KernScore, parse_humdrum
+
+USER_SUFFIXES = (".krn",)
+
+
+def music21_krn_paths() -> list[Path]:
+    """The **kern files of music21's core corpus (Palestrina masses, Bach chorales, Beethoven,
+    Chopin), found through ``music21.corpus``; no network."""
+    from music21 import corpus  # music21 is imported only to find its corpus folder
+
+    return sorted(Path(p) for p in corpus.getCorePaths(fileExtensions=("krn",)))
+
+
+def _read_krn(path: Path) -> str:
+    """A shipped .krn file: UTF-8, or Latin-1 (some older Humdrum files are)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _parse_file(raw: tuple[str, str]) -> KernScore:
+    name, text = raw
+    return parse_humdrum(text, name)
+
+
+PARSER_VERSION = 4  # bump when parse_humdrum's output changes: the cache is keyed on it
+
+
+def cache_path() -> Path:
+    """Where the parsed default corpus is kept (XDG base directory convention)."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "gotforge" / f"music21-{metadata.version('music21')}-krn-v{PARSER_VERSION}.json"
+
+
+def build_default() -> Corpus[KernScore]:
+    """Parse every **kern file music21 ships (slow enough to be worth the cache)."""
+    import music21
+
+    paths = music21_krn_paths()
+    if not paths:
+        raise CorpusError("music21's corpus holds no .krn file; reinstall music21 or pass --corpus with .krn files")
+    root = Path(music21.__file__).parent / "corpus"
+    raw = ((str(p), (str(p.relative_to(root)), _read_krn(p))) for p in paths)
+    version = f"music21-{music21.__version__}-krn-v{PARSER_VERSION}"
+    return build_corpus(version, raw, _parse_file, fingerprint=version)
+
+
+def _write_cache(path: Path, corpus: Corpus[KernScore]) -> None:
+    data = {
+        "source": corpus.source, "fingerprint": corpus.fingerprint, "rejects": corpus.rejects,
+        "examples": list(corpus.examples),
+        "items": [[i.name, i.title, i.composer, i.spines, i.body, i.cuts, i.phrase_cuts] for i in corpus.items],
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+            json.dump(data, tmp, ensure_ascii=False, separators=(",", ":"))
+        os.chmod(tmp.name, 0o644)
+        os.replace(tmp.name, path)  # atomic: concurrent workers never see half a file
+    except OSError:
+        pass  # a read-only home only costs the rebuild next time
+
+
+def _read_cache(path: Path) -> Corpus[KernScore] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = [
+            KernScore(name, title, composer, spines, body, tuple(cuts), tuple(phrases))
+            for name, title, composer, spines, body, cuts, phrases in data["items"]
+        ]
+        return Corpus(data["source"], items, data["rejects"], tuple(data["examples"]), data["fingerprint"])
+    except (OSError, ValueError, KeyError, TypeError, CorpusError):
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def default_scores() -> Corpus[KernScore]:
+    """The built-in corpus: music21's **kern files, parsed once and cached (files that do not parse
+    are counted in ``rejects``, not fatal)."""
+    path = cache_path()
+    corpus = _read_cache(path)
+    if corpus is None:
+        corpus = build_default()
+        _write_cache(path, corpus)
+    return corpus
+
+
+def user_scores(path: str | Path) -> Corpus[KernScore]:
+    """A user folder of ``.krn`` files (one piece per file), or one ``.krn`` file."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() in USER_SUFFIXES:  # one piece, not one item per line
+        text = path.read_text(encoding="utf-8")
+        return build_corpus(str(path), [(str(path), (path.name, text))], _parse_file, fingerprint_of(path))
+
+    def parse(text: str) -> KernScore:
+        return parse_humdrum(text, "")
+
+    return read_user_corpus(path, parse, suffixes=USER_SUFFIXES)
+
+
+def scores(corpus_path: str | Path | None) -> Corpus[KernScore]:
+    return user_scores(corpus_path) if corpus_path is not None else default_scores()
