@@ -45,7 +45,7 @@ class FormulaRenderer:
     name: ClassVar[str] = "formula"
     markup: ClassVar[str] = "latex"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     Options: ClassVar[type[Options]] = Options
 
     def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:

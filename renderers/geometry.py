@@ -47,7 +47,7 @@ class GeometryRenderer:
     name = "geometry"
     markup = "tikz"
     task = "format"
-    version = "1"
+    version = "2"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:

@@ -56,7 +56,7 @@ class LatexTableRenderer:
     name = "latex-table"
     markup = "latex"
     task = "format"
-    version = "1"
+    version = "2"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:

@@ -82,7 +82,7 @@ class MathpixDocRenderer:
     name: ClassVar[str] = "mathpix-doc"
     markup: ClassVar[str] = "mmd"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "4"  # 4: drawn by the headless shell where installed (fallback glyphs)
+    version: ClassVar[str] = "5"
     Options: ClassVar[type[Options]] = Options
 
     def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:

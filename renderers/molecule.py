@@ -96,7 +96,7 @@ class MoleculeRenderer:
     name = "molecule"
     markup = "smiles"
     task = "ocr"
-    version = "1"
+    version = "2"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:

@@ -80,7 +80,7 @@ class SheetMusicRenderer:
     name = "sheet-music"
     markup = "kern"
     task = "format"
-    version = "2"
+    version = "3"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:

@@ -79,7 +79,7 @@ class MatplotlibChartRenderer:
     name: ClassVar[str] = "chart-matplotlib"
     markup: ClassVar[str] = "chart-json"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "6"
+    version: ClassVar[str] = "7"
     Options: ClassVar[type[RendererOptions]] = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:

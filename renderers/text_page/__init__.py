@@ -51,7 +51,7 @@ class TextPageRenderer:
     name = "text-page"
     markup = "text"
     task = "ocr"
-    version = "3"
+    version = "4"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
