@@ -6,17 +6,13 @@ trains one here with the ``tokenizers`` library (its "byte-level BPE" recipe, as
 and saves it as a ``transformers`` fast tokenizer folder that ``GotOcr2Processor`` and
 ``AutoTokenizer.from_pretrained`` load.
 
-Command line: ``gotforge tokenizer --shards GLOB --vocab-size N --out DIR`` (``main``).
+This module trains on any iterable of strings; ``gotforge tokenizer`` (``pipelines/train/tokenizer.py``)
+reads them from shards.
 """
 
 from __future__ import annotations
 
-import argparse
-import glob
-import io
-import tarfile
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
@@ -100,25 +96,6 @@ def check_special_tokens(tokenizer: PreTrainedTokenizerFast) -> dict[str, int]:
     return ids
 
 
-def iter_shard_targets(pattern: str | Sequence[str]) -> Iterator[str]:
-    """The ``.txt`` members (targets) of the WebDataset tar shards matching ``pattern`` (globs).
-
-    Reads tars directly (the shard format is plain tar, ARCHITECTURE.md "A sample in a shard"), in sorted
-    path order, so the trained vocabulary is reproducible.
-    """
-    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
-    paths = sorted({p for pat in patterns for p in glob.glob(pat, recursive=True)})
-    if not paths:
-        raise FileNotFoundError(f"no shard matches {patterns}")
-    for path in paths:
-        with tarfile.open(path) as tar:
-            for member in tar:
-                if member.isfile() and member.name.endswith(".txt"):
-                    fh = tar.extractfile(member)
-                    if fh is not None:
-                        yield io.TextIOWrapper(fh, encoding="utf-8").read()
-
-
 def with_chat_template(targets: Iterable[str]) -> Iterator[str]:
     """Each target, then GOT's fixed chat text (system prompt, roles, task queries).
 
@@ -126,33 +103,11 @@ def with_chat_template(targets: Iterable[str]) -> Iterator[str]:
     Qwen's: weighted like the targets, BPE merges them into whole words first, and a small vocabulary
     trained on targets alone no longer spends one token per byte of the system prompt.
     """
-    from .prompts import FORMAT, MULTI_CROP, MULTI_PAGE, PLAIN, SYSTEM
+    from renderers.tasks import FORMAT, MULTI_CROP, MULTI_PAGE, PLAIN
+
+    from .prompts import SYSTEM
 
     template = f"{SYSTEM} user assistant {PLAIN}{FORMAT}{MULTI_CROP}{MULTI_PAGE}"
     for target in targets:
         yield target
         yield template
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``gotforge tokenizer --shards GLOB --vocab-size N --out DIR``."""
-    parser = argparse.ArgumentParser(prog="gotforge tokenizer", description=__doc__.splitlines()[0])
-    parser.add_argument("--shards", required=True, action="append", help="tar shard glob (repeatable)")
-    parser.add_argument("--vocab-size", type=int, required=True)
-    parser.add_argument("--min-frequency", type=int, default=2)
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--no-chat-template", action="store_true",
-                        help="train on the targets alone (default: also on GOT's prompt text, see with_chat_template)")
-    args = parser.parse_args(argv)
-    texts = iter_shard_targets(args.shards)
-    if not args.no_chat_template:
-        texts = with_chat_template(texts)
-    tokenizer = train_tokenizer(texts, args.vocab_size, args.min_frequency)
-    args.out.mkdir(parents=True, exist_ok=True)
-    tokenizer.save_pretrained(args.out)
-    print(f"tokenizer: {len(tokenizer)} tokens -> {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -69,7 +69,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 # Subcommands whose module parses its own arguments (each a ``main(argv)``), imported only when used.
 DELEGATED = {
-    "tokenizer": ("got_model.tokenizer", "train GOT's byte-level BPE tokenizer on shard targets"),
+    "tokenizer": ("pipelines.train.tokenizer", "train GOT's byte-level BPE tokenizer on shard targets"),
     "model-info": ("got_model.info", "parameter counts per part and the image-token arithmetic"),
     "train": ("pipelines.train.loop", "train GOT from a config (configs/train/*.yaml); torchrun for several processes"),
     "eval": ("pipelines.train.evaluate", "GOT's metrics and image use of a checkpoint on held-out shards"),

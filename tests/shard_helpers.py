@@ -1,11 +1,12 @@
-"""Real shards for the trainer's tests: text-page line slices rendered by the engine (about a second)."""
+"""Real shards for the tests: text-page line slices for the trainer (about a second), digit strings
+for the engine's own tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.render.run import render_run
 from pipelines.render.config import RendererJob, RunConfig
+from pipelines.render.run import render_run
 
 LINES = {"slice": True, "lang": "en", "slice_line_prob": 1.0, "slice_words": [1, 2]}
 
@@ -16,3 +17,13 @@ def render_lines(out: Path, samples: int, shard_size: int, seed: int = 0) -> Pat
                        renderers=(RendererJob(name="text-page", samples=samples, options=LINES),))
     render_run(config, out, workers=1, show_progress=False)
     return out / "text-page"
+
+
+def digits_run(samples: int = 30, shard_size: int = 10, seed: int = 3) -> RunConfig:
+    """A run of the example plugin's digit strings: the engine's tests use it for its speed."""
+    return RunConfig(seed=seed, shard_size=shard_size, renderers=(RendererJob(name="digits", samples=samples),))
+
+
+def tar_bytes(folder: Path) -> dict[str, bytes]:
+    """Every tar under ``folder``, by relative path: equal dicts mean byte-identical shards."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.tar"))}

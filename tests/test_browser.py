@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.render.shard import ShardJob, make_shard
+from pipelines.render.plan import ShardJob
+from pipelines.render.worker import make_shard
+from renderers import registry
 from renderers.base import Reject
 from renderers.backends.browser import HEADLESS_SHELL, JS_DIR, BrowserPage
 from renderers.formula import FormulaRenderer
@@ -150,7 +152,7 @@ def shard_bytes(renderer, out: Path, kill_at: int | None = None) -> bytes:
 
 
 def test_killed_browser_is_replaced_mid_run_with_no_sample_lost(tmp_path):
-    renderer = FormulaRenderer()
+    renderer = registry.load("formula")()  # completed with the default hooks, as the engine builds it
     try:
         killed = shard_bytes(renderer, tmp_path / "killed", kill_at=3)
         assert renderer.page.restarts == 1 and renderer.page.launches == 2

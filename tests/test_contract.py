@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 
 from pipelines.render.checks import check_sample
-from pipelines.render.run import build_renderer
 from pipelines.render.config import RendererJob, RunConfig
 from pipelines.render.seeding import sample_rng, sample_seed
-from pipelines.render.shard import encode_sample
+from pipelines.render.worker import build_renderer
+from pipelines.render.writer import encode_sample
 from renderers import registry
 from renderers.base import META_KEYS, Reject, Sample, check_meta_key, shard_meta
 from renderers.tasks import TASKS

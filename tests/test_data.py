@@ -13,8 +13,9 @@ import torch
 
 from got_model.build import create
 from got_model.collator import GotCollator
-from got_model.tokenizer import iter_shard_targets, train_tokenizer
+from got_model.tokenizer import train_tokenizer
 from pipelines.train import data
+from pipelines.train.tokenizer import iter_shard_targets
 from tests.shard_helpers import render_lines
 
 

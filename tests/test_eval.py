@@ -10,9 +10,10 @@ import torch
 from PIL import Image
 
 from got_model.build import create, save_checkpoint
-from got_model.tokenizer import iter_shard_targets, train_tokenizer
+from got_model.tokenizer import train_tokenizer
 from pipelines import cli
 from pipelines.train import data, evaluate, ocr
+from pipelines.train.tokenizer import iter_shard_targets
 from tests.shard_helpers import render_lines
 
 

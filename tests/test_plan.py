@@ -1,5 +1,5 @@
-"""Shards: WebDataset round-trip, identical tars for any worker count, atomic commit, resume after
-SIGKILL, and refusing to mix runs. Real tars, real worker processes."""
+"""The planner: shard jobs, the folder claim and lock, and resumption (committed shards kept, the rest
+redone, identical to an uninterrupted run even after SIGKILL). Real tars, real worker processes."""
 
 from __future__ import annotations
 
@@ -13,69 +13,23 @@ import time
 from pathlib import Path
 
 import pytest
-import webdataset as wds
 
-from pipelines.render.run import RunError, render_run
 from pipelines.render.config import RendererJob, RunConfig
-from pipelines.render.seeding import sample_rng
+from pipelines.render.plan import RunError, ShardJob, folder_lock, plan, to_do
+from pipelines.render.run import render_run
+from tests.shard_helpers import digits_run, tar_bytes
 
 
-def digits_run(samples: int = 30, shard_size: int = 10, seed: int = 3) -> RunConfig:
-    return RunConfig(seed=seed, shard_size=shard_size, renderers=(RendererJob(name="digits", samples=samples),))
+def test_plan_interleaves_renderers_and_ends_with_a_short_shard():
+    config = RunConfig(shard_size=10, renderers=(RendererJob(name="digits", samples=25),
+                                                 RendererJob(name="molecule", samples=10)))
+    assert plan(config) == [ShardJob("digits", 0, 10), ShardJob("molecule", 0, 10), ShardJob("digits", 1, 10),
+                            ShardJob("digits", 2, 5)]
 
 
-def tar_bytes(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.tar"))}
-
-
-def test_round_trip_through_webdataset(tmp_path):
-    render_run(digits_run(), tmp_path, show_progress=False)
-    urls = sorted(str(p) for p in (tmp_path / "digits").glob("*.tar"))
-    samples = list(wds.WebDataset(urls, shardshuffle=False).decode("pil"))
-    assert len(samples) == 30
-    first = samples[0]
-    assert first["__key__"] == "digits-000000-000000"
-    assert set(first) >= {"png", "txt", "json"}
-    meta = first["json"]
-    assert meta["renderer"] == "digits" and meta["prompt"] == "OCR: " and meta["task"] == "ocr"
-    assert meta["markup"] == "text" and meta["lang"] == "en" and meta["renderer_version"] == "1"
-    # The stored seed replays the sample exactly.
-    from gotforge_digits import DigitsRenderer
-
-    replay = DigitsRenderer(DigitsRenderer.Options()).render(sample_rng(meta["seed"]))
-    assert replay.target == first["txt"]
-    assert json.loads((tmp_path / "sizes.json").read_text()) == {
-        "digits/digits-000000.tar": 10, "digits/digits-000001.tar": 10, "digits/digits-000002.tar": 10}
-    assert json.loads((tmp_path / "digits" / "sizes.json").read_text())["digits-000002.tar"] == 10
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["totals"] == {"samples": 30, "shards": 3, "rejects": 0}
-    assert manifest["renderers"]["digits"]["package"] == "gotforge-digits"
-
-
-def test_one_and_two_workers_write_identical_tars(tmp_path):
-    config = digits_run(samples=45, shard_size=10)
-    render_run(config, tmp_path / "one", workers=1, show_progress=False)
-    render_run(config, tmp_path / "two", workers=2, show_progress=False)
-    one, two = tar_bytes(tmp_path / "one"), tar_bytes(tmp_path / "two")
-    assert len(one) == 5 and one == two
-    other_seed = tar_bytes(render_run(digits_run(45, 10, seed=4), tmp_path / "s4", show_progress=False)
-                           and tmp_path / "s4")
-    assert other_seed != one
-
-
-def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path):
-    import gc
-
-    from pipelines.render.run import GC_THRESHOLDS, rendering_gc
-
-    before = gc.get_threshold()
-    with rendering_gc():
-        assert gc.get_threshold() == GC_THRESHOLDS
-        gc.freeze()
-        assert gc.get_freeze_count() > 0
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
-    render_run(digits_run(samples=10), tmp_path, show_progress=False)
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+def test_a_second_render_into_a_locked_folder_is_refused(tmp_path):
+    with folder_lock(tmp_path), pytest.raises(RunError, match="another gotforge render"), folder_lock(tmp_path):
+        pass
 
 
 def test_rerun_keeps_committed_shards_and_refuses_another_config(tmp_path):
@@ -85,6 +39,7 @@ def test_rerun_keeps_committed_shards_and_refuses_another_config(tmp_path):
     time.sleep(0.01)
     render_run(digits_run(), tmp_path, show_progress=False)
     assert first.stat().st_mtime_ns == stamp, "a committed shard was rewritten"
+    assert to_do(plan(digits_run()), tmp_path) == []
     with pytest.raises(RunError, match="shard_size: 10 → 20"):
         render_run(digits_run(shard_size=20), tmp_path, show_progress=False)
 
@@ -96,6 +51,8 @@ def test_uncommitted_leftovers_are_redone(tmp_path):
     (shard_dir / "digits-000001.stats.json").unlink()  # renamed but never marked committed
     (shard_dir / "digits-000002.tar").write_bytes(b"truncated")  # size no longer matches its stats
     (shard_dir / ".digits-000000.tar.tmp").write_bytes(b"partial")  # a temp file from a killed run
+    assert [job.shard for job in to_do(plan(digits_run()), tmp_path)] == [1, 2]
+    assert not (shard_dir / "digits-000002.tar").exists() and not list(shard_dir.glob(".*.tmp"))
     render_run(digits_run(), tmp_path, show_progress=False)
     assert tar_bytes(tmp_path) == expected
     assert not list(shard_dir.glob(".*.tmp"))

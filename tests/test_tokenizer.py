@@ -9,13 +9,8 @@ from pathlib import Path
 import pytest
 from transformers import AutoTokenizer
 
-from got_model.tokenizer import (
-    SPECIAL_TOKENS,
-    check_special_tokens,
-    iter_shard_targets,
-    main,
-    train_tokenizer,
-)
+from got_model.tokenizer import SPECIAL_TOKENS, check_special_tokens, train_tokenizer
+from pipelines.train.tokenizer import iter_shard_targets, main
 
 TEXTS = [f"Invoice {i}: total $ {i * 3.5:.2f}, café naïve 数学 \\frac{{a}}{{b}} CCO" for i in range(100)]
 

@@ -19,10 +19,11 @@ import yaml
 from safetensors.torch import load_file
 
 from got_model.build import create
-from got_model.tokenizer import iter_shard_targets, train_tokenizer
+from got_model.tokenizer import train_tokenizer
 from pipelines.train import config as train_config
 from pipelines.train import loop as train
 from pipelines.train.config import ConfigError
+from pipelines.train.tokenizer import iter_shard_targets
 from tests.shard_helpers import render_lines
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,12 +10,14 @@ import base64
 import html
 import io
 import json
-import tarfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from pipelines.shard_format import image_names, read_samples
 
 PREVIEW_MAX_SIDE = 640
 
@@ -47,22 +49,6 @@ def pick_samples(folder: Path, n: int, seed: int) -> list[tuple[Path, int]]:
     return picked[:n]
 
 
-def _read_sample(tar_path: Path, index: int) -> dict[str, bytes]:
-    with tarfile.open(tar_path) as tar:
-        members = [m for m in tar.getmembers() if m.isfile()]
-        keys = sorted({m.name.split(".", 1)[0] for m in members})
-        key = keys[index]
-        found = {}
-        for member in members:
-            stem, _, suffix = member.name.partition(".")
-            if stem == key:
-                handle = tar.extractfile(member)
-                assert handle is not None
-                found[suffix] = handle.read()
-        found["__key__"] = key.encode()
-        return found
-
-
 def _data_uri(png: bytes) -> str:
     image = Image.open(io.BytesIO(png))
     image.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))
@@ -79,19 +65,30 @@ def box_overlay(box: list[float]) -> str:
             f'title="box {list(box)}"></div>')
 
 
-def _card(sample: dict[str, bytes]) -> str:
-    meta = json.loads(sample["json"])
-    pages = [k for k in sorted(sample) if k.endswith(("png", "jpg"))]
-    images = "".join(f'<img src="{_data_uri(sample[p])}" alt="{html.escape(p)}">' for p in pages)
-    if len(pages) == 1 and meta.get("box"):
+def _card(sample: dict[str, Any]) -> str:
+    meta, key = sample["meta"], sample["key"]
+    names = image_names(key, len(sample["images"]))
+    images = "".join(f'<img src="{_data_uri(data)}" alt="{html.escape(name)}">'
+                     for name, data in zip(names, sample["images"]))
+    if len(names) == 1 and meta.get("box"):
         images = f'<div class="boxed">{images}{box_overlay(meta["box"])}</div>'
-    target = html.escape(sample["txt"].decode("utf-8"))
-    title = html.escape(f"{sample['__key__'].decode()} · {meta.get('task')} · {meta.get('lang')} · "
-                        f"prompt {meta.get('prompt')!r}")
+    target = html.escape(sample["target"])
+    title = html.escape(f"{key} · {meta.get('task')} · {meta.get('lang')} · prompt {meta.get('prompt')!r}")
     meta_text = html.escape(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True))
     return (f'<section><h2>{title}</h2><div class="pair"><div class="img">{images}</div>'
             f'<div class="txt"><pre>{target}</pre><details><summary>meta</summary><pre>{meta_text}</pre>'
             f"</details></div></div></section>")
+
+
+def read_picked(picked: list[tuple[Path, int]]) -> list[dict[str, Any]]:
+    """The picked samples as records (images as their stored files), each tar read once, in ``picked`` order."""
+    by_tar: dict[Path, set[int]] = defaultdict(set)
+    for tar, index in picked:
+        by_tar[tar].add(index)
+    found = {}
+    for tar, indices in by_tar.items():
+        found.update(zip(((tar, i) for i in sorted(indices)), read_samples(tar, only=indices)))
+    return [found[pair] for pair in picked]
 
 
 STYLE = """body{font-family:sans-serif;margin:1em;background:#f4f4f4}section{background:#fff;margin:0 0 1em;
@@ -105,7 +102,7 @@ padding:.5em;margin:0}"""
 def write_preview(folder: Path, out: Path, n: int = 48, seed: int = 0) -> int:
     """Write the gallery of ``n`` samples from ``folder`` to ``out``; returns the number shown."""
     picked = pick_samples(folder, n, seed)
-    cards = [_card(_read_sample(tar, index)) for tar, index in picked]
+    cards = [_card(sample) for sample in read_picked(picked)]
     manifest_path = folder / "manifest.json"
     summary = ""
     if manifest_path.exists():

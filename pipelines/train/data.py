@@ -1,7 +1,7 @@
 """Streaming the shards into GOT batches: a list of small stages (iterator -> iterator).
 
 Training reads every source of the config (a shard glob and a mixing weight) as an endless stream
-in each loader worker of each rank (ARCHITECTURE.md "A sample in a shard"; webdataset's tar reading):
+in each loader worker of each rank (ARCHITECTURE.md "A shard"; webdataset's tar reading):
 
     shard_urls(glob)                  the source's tars, sorted
     -> split_urls(rank, worker)       this (rank, worker)'s share of them (all, when there are fewer
@@ -10,7 +10,8 @@ in each loader worker of each rank (ARCHITECTURE.md "A sample in a shard"; webda
                                       every rank always has data
     -> read_tars                      webdataset's tar reader; a corrupt or truncated tar is skipped
                                       with a logged warning and never drawn again by this reader
-    -> decode                         {"key", "images" (PIL), "target", "meta"}
+    -> decode                         the shard format's record: {"key", "images" (PIL), "target",
+                                      "meta"} (pipelines/shard_format.py)
   mix(sources, weights, rng)          one seeded choice of source per sample (webdataset's RandomMix
                                       draws from the global ``random`` module)
     -> shuffle(buffer, rng)
@@ -25,22 +26,19 @@ Held-out evaluation reads shards once, in order (``read_once``).
 from __future__ import annotations
 
 import glob
-import io
-import json
 import logging
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from webdataset.tariterators import tarfile_samples
+
+from pipelines import shard_format
 
 log = logging.getLogger(__name__)
 
 MAX_DROPPED_IN_A_ROW = 1000  # then the stream fails rather than spin: max_length is surely too small
-_PAGE = re.compile(r"^p(\d+)\.(png|jpg|jpeg)$")
 
 
 class DataError(RuntimeError):
@@ -92,23 +90,12 @@ def read_tars(urls: Iterable[str], bad: set[str]) -> Iterator[dict[str, Any]]:
 
 
 def decode(samples: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Raw members -> ``{"key", "images", "target", "meta"}``; incomplete samples are logged and skipped."""
+    """Raw members -> the shard format's record ``{"key", "images" (RGB PIL), "target", "meta"}``
+    (:func:`pipelines.shard_format.from_fields`); incomplete samples are logged and skipped."""
     for raw in samples:
         key = raw.get("__key__", "?")
         try:
-            pages = sorted(
-                ((int(m.group(1)), raw[name]) for name in raw if (m := _PAGE.match(name))),
-            )
-            image_bytes = [data for _, data in pages] or [raw.get("png") or raw.get("jpg") or raw.get("jpeg")]
-            if image_bytes[0] is None or "txt" not in raw or "json" not in raw:
-                raise KeyError(f"members {sorted(k for k in raw if not k.startswith('__'))}")
-            images = [Image.open(io.BytesIO(data)).convert("RGB") for data in image_bytes]
-            yield {
-                "key": key,
-                "images": images,
-                "target": raw["txt"].decode("utf-8"),
-                "meta": json.loads(raw["json"]),
-            }
+            yield shard_format.from_fields(key, raw, images="rgb")
         except Exception as err:  # noqa: BLE001 - one bad sample is skipped, not fatal
             log.warning("skipping sample %s of %s: %s", key, raw.get("__url__"), err)
 

@@ -1,0 +1,162 @@
+"""The distributor: where the shard jobs of a run are made (img2dataset's distributor).
+
+A distributor is one function, :class:`Distributor`; the engine picks it by name from
+:data:`DISTRIBUTORS`. Each worker it runs gets the run's :class:`RenderContext` (one picklable
+object) and calls ``context.make(job, progress)`` per job; what a shard is, and how it is
+committed, is the worker's and the writer's business. So a cluster distributor (Ray tasks or
+actors, say) is this one function again, with nothing else of the engine changed.
+
+``local``: in this process for one worker (the renderers the engine built to fail early are used
+as they are), else a pool of spawned processes, each with its own renderers.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import gc
+import multiprocessing
+import multiprocessing.util
+import queue
+import time
+from typing import Any, Protocol
+
+from pipelines.render.plan import ShardJob
+from pipelines.render.worker import GC_THRESHOLDS, ProgressFn, RenderContext
+
+
+class Distributor(Protocol):
+    """Make the shard of every job with ``context.make(job, progress)``; return the failures.
+
+    An implementation must guarantee:
+
+    * each job is made at most once at a time (two writers of one shard would race on its temp
+      file); a job made again later is fine, as a worker's shard is a pure function of the job;
+    * one failing shard never stops the others: every failure is returned, one
+      ``"<job.name>: <error>"`` string per failed shard, and shards that did not fail are committed;
+    * ``progress(samples, rejects)`` is called in the calling process, best-effort: late, merged
+      or partly missing calls only change the progress bar, never what is written;
+    * renderers built in workers it started are closed (``context.close()``) before it returns;
+    * ``KeyboardInterrupt`` in the caller stops the workers and propagates.
+
+    ``workers`` is how many shards may be made at once; the context says everything else.
+    """
+
+    def __call__(self, jobs: list[ShardJob], context: RenderContext, workers: int,
+                 progress: ProgressFn) -> list[str]: ...
+
+
+def local(jobs: list[ShardJob], context: RenderContext, workers: int, progress: ProgressFn) -> list[str]:
+    """In this process for one worker or one job, else a pool of ``workers`` spawned processes."""
+    if workers == 1 or len(jobs) <= 1:
+        failures = []
+        for job in jobs:
+            try:
+                context.make(job, progress)
+            except Exception as err:  # noqa: BLE001 - reported per shard, the run goes on
+                failures.append(f"{job.name}: {err}")
+        return failures
+    return _pool(jobs, context, workers, progress)
+
+
+DISTRIBUTORS: dict[str, Distributor] = {"local": local}
+
+
+# --- pool worker side --------------------------------------------------------------------------
+
+class _PoolWorker:
+    """Per-process state of a pool worker: the context (its renderers) and the progress channel."""
+
+    def __init__(self, context: RenderContext, progress_queue: Any) -> None:
+        self.context, self.queue = context, progress_queue
+        self.pending = [0, 0]
+        self.last_flush = time.monotonic()
+        multiprocessing.util.Finalize(self, context.close, exitpriority=10)
+
+    def progress(self, done: int, rejects: int) -> None:
+        self.pending[0] += done
+        self.pending[1] += rejects
+        if time.monotonic() - self.last_flush > 0.2:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending != [0, 0]:
+            self.queue.put(tuple(self.pending))
+            self.pending = [0, 0]
+        self.last_flush = time.monotonic()
+
+
+_WORKER: _PoolWorker | None = None  # set once per pool process by _init_worker
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this worker when the main process dies (even by SIGKILL), so an
+    orphan never keeps writing into a folder that a rerun is resuming."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _init_worker(context: RenderContext, progress_queue: Any) -> None:
+    global _WORKER
+    _die_with_parent()
+    gc.set_threshold(*GC_THRESHOLDS)  # the worker process ends with the run: nothing to restore
+    _WORKER = _PoolWorker(context, progress_queue)
+
+
+def _run_job(job: ShardJob) -> dict[str, Any]:
+    assert _WORKER is not None
+    try:
+        return _WORKER.context.make(job, _WORKER.progress)
+    finally:
+        _WORKER.flush()
+
+
+# --- pool main side ----------------------------------------------------------------------------
+
+def _pool(jobs: list[ShardJob], context: RenderContext, workers: int, progress: ProgressFn) -> list[str]:
+    mp_context = multiprocessing.get_context("spawn")
+    progress_queue = mp_context.Queue()
+    failures = []
+    reported = [0]
+
+    def counted(done: int, rejected: int) -> None:
+        reported[0] += done
+        progress(done, rejected)
+
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)), mp_context=mp_context,
+        initializer=_init_worker, initargs=(context, progress_queue),
+    ) as pool:
+        futures = {pool.submit(_run_job, job): job for job in jobs}
+        pending = set(futures)
+        finished = 0
+        try:
+            while pending:
+                done, pending = concurrent.futures.wait(pending, timeout=0.1)
+                _drain(progress_queue, counted)
+                for future in done:
+                    try:
+                        future.result()
+                        finished += futures[future].count
+                    except Exception as err:  # noqa: BLE001 - reported per shard, the run goes on
+                        failures.append(f"{futures[future].name}: {err}")
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        _drain(progress_queue, counted)
+    # Progress messages are best-effort; the finished shards are the truth.
+    if finished > reported[0]:
+        progress(finished - reported[0], 0)
+    return failures
+
+
+def _drain(progress_queue: Any, progress: ProgressFn) -> None:
+    while True:
+        try:
+            done, rejected = progress_queue.get_nowait()
+        except queue.Empty:
+            return
+        progress(done, rejected)

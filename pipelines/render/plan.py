@@ -1,0 +1,125 @@
+"""The planner: which shards a run makes, whether this folder may hold them, which are still to do.
+
+* :func:`plan`: every shard of the config as a :class:`ShardJob`, interleaved across renderers.
+* :func:`claim_folder`: the run's identity (config, renderer versions, corpus fingerprints) is
+  stored in ``run.json``; a folder holding a different one is refused with the keys that differ.
+* :func:`folder_lock`: one render at a time per folder.
+* :func:`to_do`: resumption. Committed shards (:func:`pipelines.render.writer.committed_stats`) are
+  kept; whatever an interrupted run left of the others is removed, and they are made again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from corpora.base import fingerprint_of
+from pipelines.render.config import RunConfig
+from pipelines.render.writer import committed_stats, remove_uncommitted, write_json_atomic
+from renderers import registry
+
+
+class RunError(RuntimeError):
+    """The run ended with failed shards, or cannot start in this folder."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardJob:
+    """One shard to make: ``count`` samples of ``renderer``, the shard numbered ``shard``."""
+
+    renderer: str
+    shard: int
+    count: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.renderer}-{self.shard:06d}"
+
+    def tar_path(self, out: Path) -> Path:
+        return out / self.renderer / f"{self.name}.tar"
+
+    def stats_path(self, out: Path) -> Path:
+        return out / self.renderer / f"{self.name}.stats.json"
+
+    def temp_path(self, out: Path) -> Path:
+        return out / self.renderer / f".{self.name}.tar.tmp"
+
+
+def plan(config: RunConfig) -> list[ShardJob]:
+    """All shards of the run, interleaved across renderers so a partial run covers each one."""
+    per_renderer = []
+    for job in config.renderers:
+        shards = math.ceil(job.samples / config.shard_size)
+        per_renderer.append([
+            ShardJob(job.name, s, min(config.shard_size, job.samples - s * config.shard_size)) for s in range(shards)
+        ])
+    longest = max((len(p) for p in per_renderer), default=0)
+    return [p[i] for i in range(longest) for p in per_renderer if i < len(p)]
+
+
+def to_do(jobs: list[ShardJob], out: Path) -> list[ShardJob]:
+    """The jobs whose shard is not committed in ``out``, after removing what is left of them."""
+    todo = []
+    for job in jobs:
+        job.temp_path(out).unlink(missing_ok=True)
+        if committed_stats(job, out) is None:
+            remove_uncommitted(job, out)
+            todo.append(job)
+    return todo
+
+
+def run_identity(config: RunConfig) -> dict[str, Any]:
+    """What decides the bytes of this run's shards (the worker count and the distributor do not)."""
+    renderers = {}
+    for job in config.renderers:
+        entry = registry.get_entry(job.name)
+        cls = entry.load()
+        renderers[job.name] = {
+            "version": str(cls.version),
+            "package": entry.package,
+            "corpus_fingerprint": fingerprint_of(Path(job.corpus)) if job.corpus else None,
+        }
+    return {"config": config.model_dump(mode="json"), "renderers": renderers}
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in sorted(set(old) | set(new), key=str):
+            found += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return found
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for i, (o, n) in enumerate(zip(old, new)) for d in _differences(o, n, f"{prefix}{i}.")]
+    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} → {new!r}"]
+
+
+def claim_folder(out: Path, identity: dict[str, Any]) -> None:
+    """Record the run's identity in ``out/run.json``, or refuse a different one already there."""
+    path = out / "run.json"
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        changed = _differences(old, identity)
+        if changed:
+            raise RunError(
+                f"{out} already holds shards of a different run; refusing to mix them.\n  "
+                + "\n  ".join(changed)
+                + f"\nUse another --out, or delete {out} to start over."
+            )
+        return
+    write_json_atomic(path, identity)
+
+
+@contextlib.contextmanager
+def folder_lock(out: Path) -> Iterator[None]:
+    with open(out / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"another gotforge render is writing into {out}; wait for it or use another --out") from None
+        yield
