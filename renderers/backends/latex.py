@@ -6,7 +6,7 @@ and the PDF is rasterised page by page with ``pypdfium2``.
 
 How batching fits the engine, which asks for one sample per seed: the renderer contract has an
 optional ``render_batch(rngs) -> list[Sample | Reject]`` beside ``render(rng)`` (see
-:mod:`renderers.base`). The engine (``pipelines.render.shard.render_valid``) gives a LaTeX renderer the
+:mod:`renderers.base`). The engine (``pipelines.render.worker.render_valid``) gives a LaTeX renderer the
 generators of the next ``batch_size`` samples of its shard at once and retries a rejected sample with
 its next attempt's seed in a later batch. The renderer first draws every sample's record from its own
 generator (a pure function of that seed, kept in ``meta``), then hands all the bodies to
