@@ -138,6 +138,7 @@ META_KEYS: dict[str, MetaKey] = {
     "seed": MetaKey(int, "engine", "the sample's seed: numpy.random.default_rng(seed) replays it"),
     "attempt": MetaKey(int, "engine", "rejected attempts before this sample (each attempt has its own seed)"),
     "prompt": MetaKey(str, "engine", "GOT's query for this sample (renderers.tasks.query_for_meta)"),
+    "augment": MetaKey(dict, "engine", "the degradation applied (renderers.augment): preset, operations, parameters"),
 }
 
 

@@ -291,3 +291,38 @@ def test_preview_grid_shows_every_preset() -> None:
     grid = preview_grid(page(0, "box"), height=200)
     assert grid.mode == "RGB" and grid.height > 200
     assert grid.width > len(PRESETS) * 100
+
+
+def test_the_engine_degrades_by_config_with_the_same_bytes_for_any_worker_count(tmp_path):
+    """``augment`` in a render config: applied after validate, recorded on top of the meta, and
+    the tars are a function of the config alone."""
+    from pipelines.render.config import load_mix
+    from pipelines.render.run import render_run
+    from pipelines.shard_format import read_samples
+
+    config_file = tmp_path / "aug.yaml"
+    config_file.write_text(
+        "seed: 1\nsamples: 8\nshard_size: 4\nrenderers:\n"
+        "  text-page: {weight: 1, options: {regions: {page: 0.5, box: 0.5}},"
+        " augment: {scan: 1, photocopy: 1, fax: 1, camera: 1}}\n")
+    config, _ = load_mix(config_file)
+    render_run(config, tmp_path / "one", workers=1, show_progress=False)
+    render_run(config, tmp_path / "two", workers=2, show_progress=False)
+    tars = sorted((tmp_path / "one" / "text-page").glob("*.tar"))
+    assert [t.read_bytes() for t in tars] == [(tmp_path / "two" / "text-page" / t.name).read_bytes() for t in tars]
+    records = [r for t in tars for r in read_samples(t, images="skip")]
+    assert len(records) == 8
+    assert {r["meta"]["augment"]["preset"] for r in records} <= {"scan", "photocopy", "fax", "camera"}
+    for record in records:
+        if "box" in record["meta"]:
+            assert all(0 <= v <= 1000 for v in record["meta"]["box"])
+
+
+def test_an_unknown_preset_fails_before_any_work(tmp_path):
+    from pipelines.config import ConfigError
+    from pipelines.render.config import load_mix
+
+    config_file = tmp_path / "aug.yaml"
+    config_file.write_text("samples: 2\nrenderers:\n  text-page: {augment: {scanner: 1}}\n")
+    with pytest.raises(ConfigError, match="scanner"):
+        load_mix(config_file)

@@ -14,7 +14,8 @@ Two ways in, one resolved form (:class:`RunConfig`):
         molecule: {weight: 1}
 
 Everything is checked before any work: unknown keys, unknown renderers, option names and types
-(each renderer's own pydantic ``Options``), corpus paths.
+(each renderer's own pydantic ``Options``), corpus paths. ``--set`` follows the one rule of
+pipelines.config (the value read as YAML); with a file, ``--set`` may name only renderers it lists.
 """
 
 from __future__ import annotations
@@ -25,29 +26,34 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-import yaml
 
+from pipelines.config import Assignment, ConfigError, StrictModel, apply_sets, parse_sets, read_yaml, validate
 from renderers import registry
 
-
-class ConfigError(ValueError):
-    """An unusable render configuration; the message names the key or file to fix."""
+SET_EXAMPLE = "text-page.slice=true"
 
 
-class _Strict(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
-
-
-class RendererJob(_Strict):
+class RendererJob(StrictModel):
     """One renderer's part of a run."""
 
     name: str
     samples: pydantic.NonNegativeInt
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = pydantic.Field(default_factory=dict)
     corpus: str | None = None
+    # Degradation presets by weight (renderers.augment), applied by the engine after validate.
+    augment: dict[str, float] = pydantic.Field(default_factory=dict)
+
+    @pydantic.field_validator("augment")
+    @classmethod
+    def _known_presets(cls, value: dict[str, float]) -> dict[str, float]:
+        if value:
+            from renderers.augment import check_weights
+
+            check_weights(value)
+        return value
 
 
-class RunConfig(_Strict):
+class RunConfig(StrictModel):
     """The resolved run: every field here decides the bytes of the shards (workers do not)."""
 
     seed: int = 0
@@ -66,13 +72,14 @@ class RunConfig(_Strict):
         return self
 
 
-class _MixEntry(_Strict):
+class _MixEntry(StrictModel):
     weight: pydantic.PositiveFloat = 1.0
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = pydantic.Field(default_factory=dict)
     corpus: str | None = None
+    augment: dict[str, float] = pydantic.Field(default_factory=dict)
 
 
-class _MixFile(_Strict):
+class _MixFile(StrictModel):
     seed: int = 0
     samples: pydantic.PositiveInt
     shard_size: pydantic.PositiveInt = 1000
@@ -93,43 +100,41 @@ def split_by_weight(total: int, weights: Sequence[float]) -> list[int]:
     return counts
 
 
-def parse_assignments(assignments: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """``["text-page.slice=true"]`` → ``{"text-page": {"slice": "true"}}`` (values typed later)."""
-    parsed: dict[str, dict[str, Any]] = {}
+def renderer_sets(texts: Sequence[str]) -> list[Assignment]:
+    """``["text-page.slice=true"]`` parsed by the one ``--set`` rule; each key names a renderer first."""
+    assignments = parse_sets(texts, SET_EXAMPLE)
     for item in assignments:
-        key, sep, value = item.partition("=")
-        name, dot, option = key.partition(".")
-        if not sep or not dot or not name or not option:
-            raise ConfigError(f"--set {item!r}: expected <renderer>.<option>=<value>, e.g. text-page.slice=true")
-        parsed.setdefault(name, {})[option] = yaml.safe_load(value) if value else value
-    return parsed
+        if len(item.path) < 2:
+            raise ConfigError(f"--set {item.text!r}: expected <renderer>.<option>=<value>, e.g. {SET_EXAMPLE}")
+    return assignments
 
 
-def _pydantic_message(err: pydantic.ValidationError, where: str) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top)"
-        lines.append(f"{where}: {loc}: {e['msg']}")
-    return "\n".join(lines)
+def check_options(job: RendererJob, where: str = "render config", prefix: Sequence[str] | None = None,
+                  sets: Sequence[Assignment] = ()) -> Any:
+    """Validate a job's options against its renderer's ``Options``; returns the parsed model.
 
-
-def check_options(job: RendererJob) -> Any:
-    """Validate a job's options against its renderer's ``Options``; returns the parsed model."""
+    Errors name ``where`` and each key under ``prefix`` (default: ``<renderer>.``, as ``--set`` spells it),
+    and the ``--set`` among ``sets`` that gave a bad value.
+    """
     cls = registry.load(job.name)
-    try:
-        return cls.Options(**job.options)
-    except pydantic.ValidationError as err:
-        known = ", ".join(cls.Options.model_fields)
-        raise ConfigError(_pydantic_message(err, f"options of renderer {job.name}") + f"\n(known options: {known})")
+    return validate(cls.Options, job.options, where, (job.name,) if prefix is None else prefix, sets)
 
 
-def check_run(config: RunConfig) -> None:
-    """Fail before any work on unknown renderers, bad options or missing corpus paths."""
+def check_run(config: RunConfig, source: Path | None = None, sets: Sequence[Assignment] = ()) -> None:
+    """Fail before any work on unknown renderers, bad options or missing corpus paths.
+
+    ``source``: the render config file the run came from (named in errors), or None for the command line;
+    ``sets``: the ``--set`` assignments, with their paths in the file's terms.
+    """
     for job in config.renderers:
         registry.get_entry(job.name)
-        check_options(job)
+        if source is None:
+            check_options(job, "command line (--set)")
+        else:
+            check_options(job, str(source), ("renderers", job.name, "options"), sets)
         if job.corpus is not None and not Path(job.corpus).exists():
-            raise ConfigError(f"corpus path {job.corpus} (renderer {job.name}) does not exist")
+            where = "--corpus" if source is None else f"{source}: renderers.{job.name}.corpus"
+            raise ConfigError(f"{where}: corpus path {job.corpus} (renderer {job.name}) does not exist")
 
 
 def from_args(
@@ -141,69 +146,56 @@ def from_args(
     assignments: Sequence[str],
 ) -> RunConfig:
     """The command-line form: ``samples`` per renderer, ``--set`` options per renderer."""
-    options = parse_assignments(assignments)
-    stray = sorted(set(options) - set(renderers))
+    sets = renderer_sets(assignments)
+    stray = sorted({item.path[0] for item in sets} - set(renderers))
     if stray:
         raise ConfigError(f"--set names renderer {', '.join(stray)}, which is not in --renderer {' '.join(renderers)}")
-    try:
-        config = RunConfig(
-            seed=seed,
-            shard_size=shard_size,
-            renderers=tuple(
-                RendererJob(name=n, samples=samples, options=options.get(n, {}), corpus=corpus) for n in renderers
-            ),
-        )
-    except pydantic.ValidationError as err:
-        raise ConfigError(_pydantic_message(err, "command line")) from None
+    options = apply_sets({}, sets)
+    config = validate(RunConfig, {
+        "seed": seed,
+        "shard_size": shard_size,
+        "renderers": [{"name": n, "samples": samples, "options": options.get(n, {}), "corpus": corpus}
+                      for n in renderers],
+    }, "command line")
     check_run(config)
     return config
 
 
-def load_mix(path: str | Path, assignments: Sequence[str] = ()) -> tuple[RunConfig, dict[str, Any]]:
-    """The YAML form. Returns the run and the file's run settings (``out``, ``workers``)."""
+def load_mix(path: str | Path, assignments: Sequence[str] = (), replace: Mapping[str, Any] | None = None,
+             ) -> tuple[RunConfig, dict[str, Any]]:
+    """The YAML form. Returns the run and the file's run settings (``out``, ``workers``).
+
+    ``assignments`` (``--set``) override options of renderers the file lists; ``replace`` replaces
+    top-level keys of the file (the command line's ``--samples``, ``--shard-size``, ``--seed``;
+    ``samples`` stays the total, split by weight).
+    """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"cannot read render config {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"render config {path} is not valid YAML: {err}") from None
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"render config {path} must be a mapping with samples and renderers")
-    try:
-        mix = _MixFile(**raw)
-    except pydantic.ValidationError as err:
-        raise ConfigError(_pydantic_message(err, str(path))) from None
-    names = list(mix.renderers)
-    overrides = parse_assignments(assignments)
+    raw = read_yaml(path, "render config", "configs/render/")
+    sets = renderer_sets(assignments)
+    listed = raw.get("renderers") if isinstance(raw.get("renderers"), dict) else {}
+    stray = sorted({item.path[0] for item in sets} - set(listed))
+    if stray:
+        raise ConfigError(f"--set names renderer {', '.join(stray)}, which {path} does not list")
+    sets = [item._replace(path=("renderers", item.path[0], "options", *item.path[1:])) for item in sets]
+    sets += [Assignment(str(v), (k,), v, "--" + k.replace("_", "-")) for k, v in (replace or {}).items()]
+    raw = apply_sets(raw, sets)
+    mix = validate(_MixFile, raw, str(path), sets=sets)
     counts = split_by_weight(mix.samples, [e.weight for e in mix.renderers.values()])
     base = path.parent
 
     def corpus_path(value: str | None) -> str | None:
+        """Relative paths that do not exist from here are taken from the config file's folder."""
         if value is None:
             return None
         p = Path(value)
         return str(p if p.is_absolute() or p.exists() else base / p)
 
-    try:
-        config = RunConfig(
-            seed=mix.seed,
-            shard_size=mix.shard_size,
-            png_compress_level=mix.png_compress_level,
-            renderers=tuple(
-                RendererJob(
-                    name=n,
-                    samples=c,
-                    options={**e.options, **overrides.get(n, {})},
-                    corpus=corpus_path(e.corpus),
-                )
-                for (n, e), c in zip(mix.renderers.items(), counts)
-            ),
-        )
-    except pydantic.ValidationError as err:
-        raise ConfigError(_pydantic_message(err, str(path))) from None
-    stray = sorted(set(overrides) - set(names))
-    if stray:
-        raise ConfigError(f"--set names renderer {', '.join(stray)}, which {path} does not list")
-    check_run(config)
+    config = validate(RunConfig, {
+        "seed": mix.seed,
+        "shard_size": mix.shard_size,
+        "png_compress_level": mix.png_compress_level,
+        "renderers": [{"name": n, "samples": c, "options": e.options, "corpus": corpus_path(e.corpus),
+                       "augment": e.augment} for (n, e), c in zip(mix.renderers.items(), counts)],
+    }, str(path))
+    check_run(config, path, sets)
     return config, {"out": mix.out, "workers": mix.workers}

@@ -16,9 +16,11 @@ import collections
 import dataclasses
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from pipelines.render.checks import check_sample
 from pipelines.render.config import RunConfig, check_options
@@ -28,6 +30,9 @@ from pipelines.render.writer import encode_sample, open_shard
 from pipelines.shard_format import sample_key
 from renderers import registry
 from renderers.base import Reject, Sample, shard_meta
+
+# The augmentation's generator stream beside a sample's seed (see degrade).
+AUGMENT_STREAM = 1
 
 # Rejects in a row for one sample before its shard is failed (a renderer that rejects
 # everything must stop the shard, never loop).
@@ -82,8 +87,9 @@ class RenderContext:
 
     def make(self, job: ShardJob, progress: ProgressFn) -> dict[str, Any]:
         """Make and commit one shard of the run; returns its stats."""
+        augment = next(j.augment for j in self.config.renderers if j.name == job.renderer)
         return make_shard(self.renderer(job.renderer), self.config.seed, self.config.png_compress_level,
-                          job, self.out, progress)
+                          job, self.out, progress, augment)
 
     def close(self) -> None:
         """Free the renderers' back-ends (browsers, LaTeX, toolkits) built in this process."""
@@ -106,8 +112,20 @@ def render_many(renderer: Any, rngs: list[Any]) -> list[Sample | Reject]:
     return results
 
 
+def degrade(sample: Sample, augment: Mapping[str, float], seed: int) -> Sample:
+    """The sample through a preset drawn by weight from ``augment`` (none when empty).
+
+    The generator is the sample's seed on a stream of its own, so adding or changing presets never
+    changes the clean page a seed renders."""
+    if not augment:
+        return sample
+    from renderers.augment import augment_mix
+
+    return augment_mix(sample, augment, np.random.default_rng([seed, AUGMENT_STREAM]))
+
+
 def render_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collections.Counter[str],
-                 timing: Timing) -> Iterator[tuple[int, Sample, int, int]]:
+                 timing: Timing, augment: Mapping[str, float] | None = None) -> Iterator[tuple[int, Sample, int, int]]:
     """Yield ``(index, sample, seed, attempt)`` for every sample of ``job``, in index order.
 
     Samples are rendered ``renderer.batch_size`` at a time. A rejected sample is retried with its
@@ -133,7 +151,10 @@ def render_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collectio
                 if isinstance(result, Reject):
                     raise result
                 check_sample(result)
-                renderer.validate(result)
+                renderer.validate(result)  # on the clean sample, whose pixel-level meta it checks
+                if augment:
+                    result = degrade(result, augment, seed)
+                    check_sample(result)
                 done[index] = (result, seed, attempt)
                 del pending[index]
             except Reject as reject:
@@ -152,13 +173,13 @@ def render_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collectio
 
 
 def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob, out: Path,
-               progress: ProgressFn) -> dict[str, Any]:
+               progress: ProgressFn, augment: Mapping[str, float] | None = None) -> dict[str, Any]:
     """Render one shard's samples into the writer and commit it; returns its stats."""
     rejects: collections.Counter[str] = collections.Counter()
     timing = Timing()
     attempts = reported = 0
     with open_shard(job, out) as writer:
-        for index, sample, seed, attempt in render_valid(renderer, run_seed, job, rejects, timing):
+        for index, sample, seed, attempt in render_valid(renderer, run_seed, job, rejects, timing, augment):
             attempts += attempt + 1
             meta = shard_meta(renderer, sample, seed, attempt)
             writer.add(encode_sample(sample_key(job.renderer, job.shard, index), sample, meta, compress_level))
