@@ -38,3 +38,17 @@ def test_box_guided_samples_show_their_box_over_the_image(tmp_path):
     for (left, top, width, height), (x1, y1, x2, y2) in zip(boxes, prompts):  # the box the prompt names
         assert float(left) == int(x1) / 10 and float(top) == int(y1) / 10
         assert abs(float(width) - (int(x2) - int(x1)) / 10) < 1e-9 and abs(float(height) - (int(y2) - int(y1)) / 10) < 1e-9
+
+
+def test_a_degraded_run_opens_with_one_page_through_every_preset(tmp_path):
+    run = RunConfig(shard_size=2, renderers=(
+        RendererJob(name="text-page", samples=2, options={"lang": "en"}, augment={"scan": 1, "fax": 1}),))
+    render_run(run, tmp_path / "shards", show_progress=False)
+    page = tmp_path / "p.html"
+    assert write_preview(tmp_path / "shards", page, n=2, seed=0) == 2
+    html = page.read_text()
+    assert html.count('alt="presets"') == 1 and "each degradation preset" in html
+    plain = RunConfig(shard_size=2, renderers=(RendererJob(name="digits", samples=2),))
+    render_run(plain, tmp_path / "plain", show_progress=False)
+    write_preview(tmp_path / "plain", page, n=2, seed=0)
+    assert 'alt="presets"' not in page.read_text()

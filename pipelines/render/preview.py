@@ -2,6 +2,8 @@
 
 Samples are drawn reproducibly (``seed``) and evenly across renderers. Images are embedded as data
 URIs (downscaled for size), every text is HTML-escaped: the page loads nothing from anywhere.
+When the run degrades a renderer's samples (``augment``), the page opens with one of its clean
+pages, replayed from its seed, through every preset side by side.
 """
 
 from __future__ import annotations
@@ -49,9 +51,9 @@ def pick_samples(folder: Path, n: int, seed: int) -> list[tuple[Path, int]]:
     return picked[:n]
 
 
-def _data_uri(png: bytes) -> str:
+def _data_uri(png: bytes, max_side: int = PREVIEW_MAX_SIDE) -> str:
     image = Image.open(io.BytesIO(png))
-    image.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))
+    image.thumbnail((max_side, max_side))
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -99,18 +101,44 @@ padding:.5em 1em;border-radius:6px}h2{font-size:.9em;color:#555;font-weight:norm
 padding:.5em;margin:0}"""
 
 
+def augment_section(folder: Path, config: dict[str, Any]) -> str:
+    """The first degraded renderer's first sample, re-rendered clean from its seed and shown
+    through every preset; empty when the run degrades nothing."""
+    from pipelines.render.config import RunConfig
+    from pipelines.render.seeding import sample_rng
+    from pipelines.render.worker import build_renderer
+    from renderers.augment import preview_grid
+
+    run = RunConfig.model_validate(config)
+    job = next((j for j in run.renderers if j.augment), None)
+    tars = sorted((folder / job.name).glob("*.tar")) if job else []
+    if not tars:
+        return ""
+    meta = next(read_samples(tars[0], images="skip"))["meta"]
+    renderer = build_renderer(run, job.name)
+    try:
+        clean = renderer.render(sample_rng(meta["seed"]))
+    finally:
+        renderer.close()
+    buffer = io.BytesIO()
+    preview_grid(clean, seed=meta["seed"], height=360).save(buffer, format="PNG")
+    title = html.escape(f"{job.name} sample seed {meta['seed']}: clean, then each degradation preset")
+    return f'<section><h2>{title}</h2><img src="{_data_uri(buffer.getvalue(), max_side=3000)}" alt="presets" style="max-width:none"></section>'
+
+
 def write_preview(folder: Path, out: Path, n: int = 48, seed: int = 0) -> int:
     """Write the gallery of ``n`` samples from ``folder`` to ``out``; returns the number shown."""
     picked = pick_samples(folder, n, seed)
     cards = [_card(sample) for sample in read_picked(picked)]
     manifest_path = folder / "manifest.json"
-    summary = ""
+    summary = presets = ""
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         summary = html.escape(f"{manifest['totals']} · rejects {manifest['rejects']}")
+        presets = augment_section(folder, manifest["config"])
     page = (f'<!doctype html><html><head><meta charset="utf-8"><title>gotforge preview: '
             f"{html.escape(str(folder))}</title><style>{STYLE}</style></head><body>"
-            f"<h1>{html.escape(str(folder))}</h1><p>{summary}</p>{''.join(cards)}</body></html>")
+            f"<h1>{html.escape(str(folder))}</h1><p>{summary}</p>{presets}{''.join(cards)}</body></html>")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return len(cards)
