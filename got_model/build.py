@@ -12,10 +12,13 @@ encoder, or a local GOT checkpoint in Hugging Face format.
 - ``create(...)`` is the one call a trainer makes: a preset name/path or a checkpoint folder in, a
   ``Built`` (model, processor, image_seq_length) out.
 
-The processor is transformers' own ``GotOcr2Processor`` (``GotOcr2ImageProcessor``: resize to the
-preset's size, rescale, normalise with the preset's mean/std), so a saved checkpoint preprocesses the
-same under plain transformers. One thing transformers does not save: its processor always expands an
-image to 256 ``<imgpad>`` unless called with ``num_image_tokens=model.config.image_seq_length``.
+The processor is transformers' own ``GotOcr2Processor`` with the PIL image processor
+(``GotOcr2ImageProcessorPil``: resize to the preset's size, rescale, normalise with the preset's
+mean/std), so a saved checkpoint preprocesses the same under plain transformers. The PIL one is named
+explicitly, for new and loaded checkpoints alike, because torchvision is no dependency: the pixels then
+never depend on whether it happens to be installed. One thing transformers does not save: its
+processor always expands an image to 256 ``<imgpad>`` unless called with
+``num_image_tokens=model.config.image_seq_length``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from transformers import (
     AutoTokenizer,
     GotOcr2Config,
     GotOcr2ForConditionalGeneration,
-    GotOcr2ImageProcessor,
+    GotOcr2ImageProcessorPil,
     GotOcr2Processor,
     PreTrainedTokenizerBase,
 )
@@ -67,7 +70,7 @@ def special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int | None]:
 
 def build_processor(preset: Preset, tokenizer: PreTrainedTokenizerBase) -> GotOcr2Processor:
     """GotOcr2Processor resizing to the preset's input size with the preset's normalisation."""
-    image_processor = GotOcr2ImageProcessor(
+    image_processor = GotOcr2ImageProcessorPil(
         size={"height": preset.image_size, "width": preset.image_size},
         image_mean=list(preset.normalization.image_mean),
         image_std=list(preset.normalization.image_std),
@@ -210,12 +213,13 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
 
 def _load_processor(path: Path, tokenizer: str | Path | PreTrainedTokenizerBase | None) -> GotOcr2Processor:
     """The checkpoint's processor; its tokenizer when it has one, else ``tokenizer``."""
+    image_processor = GotOcr2ImageProcessorPil.from_pretrained(str(path))
     if any((path / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json", "vocab.json")):
-        return GotOcr2Processor.from_pretrained(str(path))
+        return GotOcr2Processor.from_pretrained(str(path), image_processor=image_processor)
     if tokenizer is None:
         raise FileNotFoundError(f"{path} has no tokenizer; name one (e.g. from `gotforge tokenizer`)")
     tok = load_tokenizer(tokenizer) if isinstance(tokenizer, (str, Path)) else tokenizer
-    return GotOcr2Processor(image_processor=GotOcr2ImageProcessor.from_pretrained(str(path)), tokenizer=tok)
+    return GotOcr2Processor(image_processor=image_processor, tokenizer=tok)
 
 
 def load_checkpoint(

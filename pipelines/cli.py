@@ -29,23 +29,33 @@ def _renderers(args: argparse.Namespace) -> int:
     return 0
 
 
+# Defaults of a run without --config; with it, the file's own values stand unless given here.
+RENDER_DEFAULTS = {"samples": 100, "shard_size": 1000, "seed": 0}
+
+
 def _render(args: argparse.Namespace) -> int:
+    from pipelines.config import ConfigError
     from pipelines.render import config as render_config
     from pipelines.render.run import render_run
 
+    given = {k: v for k in RENDER_DEFAULTS if (v := getattr(args, k)) is not None}
     if args.config:
         if args.renderer:
-            raise render_config.ConfigError("give either --config or --renderer, not both")
-        config, settings = render_config.load_mix(args.config, args.set)
+            raise ConfigError("give either --config or --renderer, not both")
+        if args.corpus:
+            raise ConfigError(f"--corpus is per renderer in a config file: set renderers.<name>.corpus in {args.config}")
+        config, settings = render_config.load_mix(args.config, args.set, given)
         out = args.out or settings["out"]
         workers = args.workers or settings["workers"] or 1
     else:
         if not args.renderer:
-            raise render_config.ConfigError("name at least one --renderer (see `gotforge renderers`) or give --config")
-        config = render_config.from_args(args.renderer, args.samples, args.shard_size, args.seed, args.corpus, args.set)
+            raise ConfigError("name at least one --renderer (see `gotforge renderers`) or give --config")
+        run = {**RENDER_DEFAULTS, **given}
+        config = render_config.from_args(args.renderer, run["samples"], run["shard_size"], run["seed"], args.corpus,
+                                         args.set)
         out, workers = args.out, args.workers or 1
     if not out:
-        raise render_config.ConfigError("no output folder: pass --out DIR (or set out: in the config file)")
+        raise ConfigError("no output folder: pass --out DIR (or set out: in the config file)")
     manifest = render_run(config, Path(out), workers=workers, show_progress=not args.quiet)
     totals = manifest["totals"]
     print(f"{out}: {totals['samples']} samples in {totals['shards']} shards, {totals['rejects']} rejected "
@@ -74,6 +84,7 @@ DELEGATED = {
     "train": ("pipelines.train.loop", "train GOT from a config (configs/train/*.yaml); torchrun for several processes"),
     "eval": ("pipelines.train.evaluate", "GOT's metrics and image use of a checkpoint on held-out shards"),
     "ocr": ("pipelines.train.ocr", "read images with a checkpoint"),
+    "export": ("pipelines.export", "a render run as ms-swift, LLaMA-Factory (sharegpt) or Parquet files"),
 }
 
 
@@ -94,12 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--renderer", action="append", default=[], metavar="NAME", help="renderer to run (repeatable)")
     p.add_argument("--config", help="a render config YAML (weighted mix), e.g. configs/render/demo.yaml")
     p.add_argument("--out", help="output folder (shards, sizes.json, manifest.json)")
-    p.add_argument("--samples", type=int, default=100, help="samples per renderer (default 100)")
-    p.add_argument("--shard-size", type=int, default=1000, help="samples per shard (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    p.add_argument("--samples", type=int, default=None,
+                   help="samples per renderer (default 100); with --config, replaces the file's total")
+    p.add_argument("--shard-size", type=int, default=None,
+                   help="samples per shard (default 1000); with --config, replaces the file's")
+    p.add_argument("--seed", type=int, default=None, help="run seed (default 0); with --config, replaces the file's")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
     p.add_argument("--corpus", help="user corpus: a file of one item per line, a .jsonl file or a folder")
-    p.add_argument("--set", action="append", default=[], metavar="R.KEY=VALUE", help="renderer option")
+    p.add_argument("--set", action="append", default=[], metavar="R.KEY=VALUE",
+                   help="renderer option, the value read as YAML (e.g. text-page.slice=true; repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_render)
 
@@ -127,9 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from corpora.base import CorpusError
+    from pipelines.config import ConfigError
     from pipelines.render.run import RunError
-    from pipelines.render.config import ConfigError
-    from pipelines.train.config import ConfigError as TrainConfigError
     from renderers.registry import RegistryError
 
     parser = build_parser()
@@ -140,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return args.func(args)
-    except (ConfigError, CorpusError, RegistryError, RunError, TrainConfigError) as err:
+    except (ConfigError, CorpusError, RegistryError, RunError) as err:
         print(f"gotforge {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from corpora.base import CorpusError
+from pipelines.config import ConfigError
 from pipelines.render import config as render_config
 from pipelines.render.run import render_run
 
@@ -44,24 +45,41 @@ def test_missing_corpus_path_fails_naming_it(tmp_path, gotforge):
     result = gotforge("render", "--renderer", "molecule", "--corpus", str(tmp_path / "nowhere.smi"),
                       "--out", str(tmp_path / "out"), check=False)
     assert result.returncode == 2
-    assert "nowhere.smi" in result.stderr and "does not exist" in result.stderr
+    assert "--corpus: corpus path" in result.stderr and "nowhere.smi" in result.stderr
+    assert "does not exist" in result.stderr
     assert not (tmp_path / "out").exists()
 
 
 def test_bad_option_and_bad_config_key_fail_before_work(tmp_path):
-    with pytest.raises(render_config.ConfigError, match="known options"):
+    with pytest.raises(ConfigError, match=r"digits.no_such_option: unknown key; the known keys here: .*max_digits"):
         render_config.from_args(["digits"], 5, 5, 0, None, ["digits.no_such_option=1"])
-    with pytest.raises(render_config.ConfigError, match="not in --renderer"):
+    with pytest.raises(ConfigError, match="not in --renderer"):
         render_config.from_args(["digits"], 5, 5, 0, None, ["molecule.size=1"])
-    with pytest.raises(render_config.ConfigError, match="expected <renderer>.<option>=<value>"):
+    with pytest.raises(ConfigError, match="expected <renderer>.<option>=<value>"):
         render_config.from_args(["digits"], 5, 5, 0, None, ["digits=3"])
     config = tmp_path / "mix.yaml"
     config.write_text("samples: 10\nshard_sise: 5\nrenderers:\n  digits: {weight: 1}\n")
-    with pytest.raises(render_config.ConfigError, match="shard_sise"):
+    with pytest.raises(ConfigError, match=r"mix.yaml: shard_sise: unknown key; the known keys here: .*shard_size"):
         render_config.load_mix(config)
     config.write_text("samples: 10\nrenderers:\n  digits: {weight: 1, options: {max_digits: many}}\n")
-    with pytest.raises(render_config.ConfigError, match="max_digits"):
+    with pytest.raises(ConfigError, match=r"mix.yaml: renderers.digits.options.max_digits: .*integer \(found 'many'\)"):
         render_config.load_mix(config)
+    config.write_text("samples: 10\nrenderers:\n  digits: {weight: 1}\n")
+    with pytest.raises(ConfigError, match=r"max_digits: .*\(found 'many'\) \(from --set 'digits.max_digits=many'\)"):
+        render_config.load_mix(config, ["digits.max_digits=many"])
+    with pytest.raises(ConfigError, match="which .*mix.yaml does not list"):
+        render_config.load_mix(config, ["molecule.size=1"])
+
+
+def test_set_values_follow_the_one_yaml_rule(tmp_path):
+    sets = ["digits.min_digits=2", "digits.max_digits= 3"]
+    (job,) = render_config.from_args(["digits"], 5, 5, 0, None, sets).renderers
+    assert job.options == {"min_digits": 2, "max_digits": 3}
+    config = tmp_path / "mix.yaml"
+    config.write_text("samples: 10\nrenderers:\n  digits: {weight: 1, options: {min_digits: 1, max_digits: 4}}\n")
+    run, _ = render_config.load_mix(config, ["digits.max_digits=2"], {"samples": 3, "seed": 7})
+    assert run.renderers[0].options == {"min_digits": 1, "max_digits": 2}  # the file's other options stay
+    assert (run.seed, run.renderers[0].samples) == (7, 3)
 
 
 def test_weighted_mix_splits_samples_and_options_reach_the_renderer(tmp_path):

@@ -20,9 +20,11 @@ from safetensors.torch import load_file
 
 from got_model.build import create
 from got_model.tokenizer import train_tokenizer
+from pipelines.config import ConfigError
 from pipelines.train import config as train_config
 from pipelines.train import loop as train
-from pipelines.train.config import ConfigError
+from pipelines.train.checkpoint import latest_checkpoint
+from pipelines.train.optim import freeze_encoder, lr_factor, param_groups, strip
 from pipelines.train.tokenizer import iter_shard_targets
 from tests.shard_helpers import render_lines
 
@@ -114,33 +116,42 @@ def test_unknown_keys_and_bad_sets_are_rejected(tmp_path: Path, workspace: Path)
 
 def test_lr_schedule_warmup_then_cosine() -> None:
     optim = train_config.OptimConfig(lr=1.0, warmup_steps=4, min_lr_ratio=0.1)
-    assert [train.lr_factor(s, 104, optim) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
-    assert train.lr_factor(4, 104, optim) == pytest.approx(1.0)
-    assert train.lr_factor(54, 104, optim) == pytest.approx(0.1 + 0.9 * 0.5)  # half way: cos = 0
-    assert train.lr_factor(104, 104, optim) == pytest.approx(0.1)
-    assert train.lr_factor(79, 104, optim) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.75)))
+    assert [lr_factor(s, 104, optim) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    assert lr_factor(4, 104, optim) == pytest.approx(1.0)
+    assert lr_factor(54, 104, optim) == pytest.approx(0.1 + 0.9 * 0.5)  # half way: cos = 0
+    assert lr_factor(104, 104, optim) == pytest.approx(0.1)
+    assert lr_factor(79, 104, optim) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.75)))
 
 
 def test_decay_only_and_stage3_freezing(workspace: Path) -> None:
     built = create("got-tiny", tokenizer=str(workspace / "tokenizer"))
     optim = train_config.OptimConfig(weight_decay=0.1, decay_only=("vision_tower.neck", "multi_modal_projector"))
-    decay, no_decay = train.param_groups(built.model, optim)  # decayed first
+    decay, no_decay = param_groups(built.model, optim)  # decayed first
     names = {id(p): n for n, p in built.model.named_parameters()}
-    decayed = sorted(train.strip(names[id(p)]) for p in decay["params"])
+    decayed = sorted(strip(names[id(p)]) for p in decay["params"])
     assert decayed and all(n.startswith(("vision_tower.neck", "multi_modal_projector")) for n in decayed)
     assert "multi_modal_projector.multimodal_projector.weight" in decayed
     assert not any(n.endswith("bias") for n in decayed) and no_decay["weight_decay"] == 0.0
     assert decay["lr"] == no_decay["lr"] == optim.lr
     scaled = train_config.OptimConfig(lr=1e-3, lr_scale={"vision_tower": 3.0})
-    groups = train.param_groups(built.model, scaled)
+    groups = param_groups(built.model, scaled)
     assert sorted(g["lr"] for g in groups) == [1e-3, pytest.approx(3e-3)]
     fast = next(g for g in groups if g["lr"] > 1e-3)["params"]
-    assert {train.strip(names[id(p)]).split(".")[0] for p in fast} == {"vision_tower"}
+    assert {strip(names[id(p)]).split(".")[0] for p in fast} == {"vision_tower"}
     assert sum(p.numel() for g in groups for p in g["params"]) == sum(p.numel() for p in built.model.parameters())
-    frozen = train.freeze_encoder(built.model)
-    trainable = {train.strip(n) for n, p in built.model.named_parameters() if p.requires_grad}
+    frozen = freeze_encoder(built.model)
+    trainable = {strip(n) for n, p in built.model.named_parameters() if p.requires_grad}
     assert frozen > 0 and not any(n.startswith(("vision_tower.", "multi_modal_projector.conv")) for n in trainable)
     assert "multi_modal_projector.multimodal_projector.weight" in trainable
+
+
+def test_what_a_model_cannot_do_fails_before_training(workspace: Path, tmp_path: Path) -> None:
+    stage1 = {"model": "got-tiny-stage1", "stage": 1}
+    with pytest.raises(ConfigError, match="Stage1Model .* cannot recompute activations"):
+        train.train(train_config.load(write_config(workspace, tmp_path / "a", **stage1, gradient_checkpointing=True)))
+    with pytest.raises(ConfigError, match="data.max_length 4096 is more than the 2048 positions"):
+        train.train(train_config.load(write_config(workspace, tmp_path / "b", **stage1, **{"data.max_length": 4096})))
+    assert not (tmp_path / "a" / "checkpoints").exists()
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -174,7 +185,7 @@ def test_a_time_limit_stops_every_clock_with_a_checkpoint(workspace: Path, tmp_p
         summary = train.train(train_config.load(write_config(
             workspace, out, max_steps=500, save_every=100, max_minutes=1e-5, clock=clock)))
         assert summary["step"] == 1 and summary["clock"] == clock
-        assert train.latest_checkpoint(out) == out / "checkpoints/step-0000001"
+        assert latest_checkpoint(out) == out / "checkpoints/step-0000001"
         assert (out / "final/model.safetensors").is_file()
 
 
@@ -196,7 +207,7 @@ def test_killed_run_resumes_with_the_same_steps_and_schedule(workspace: Path, tm
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    killed_at = train.latest_checkpoint(out)
+    killed_at = latest_checkpoint(out)
     assert killed_at is not None and not (out / "final").exists()
     step_before = int(killed_at.name.split("-")[1])
     assert 3 <= step_before < 16
@@ -235,5 +246,5 @@ def test_two_torchrun_processes_on_gloo(workspace: Path, tmp_path: Path) -> None
     tars = {rank: {k.rsplit("-", 1)[0] for k in keys[rank]} for rank in range(2)}
     assert tars[0].isdisjoint(tars[1])
     assert (out / "final/model.safetensors").is_file()
-    assert train.latest_checkpoint(out) == out / "checkpoints/step-0000003"
+    assert latest_checkpoint(out) == out / "checkpoints/step-0000003"
     shutil.rmtree(out)

@@ -2,8 +2,9 @@
 
 One pydantic model, unknown keys rejected at every level, with the paper's defaults where it has
 them (GOT paper section 3.2). ``load(path, sets)`` reads a YAML file and applies ``--set a.b=value``
-overrides (each value parsed as YAML, then type-checked by the same model, so ``--set optim.lr=abc``
-fails and names the key). The resolved config is written beside every checkpoint (``dump``).
+overrides by the one rule of pipelines.config (the value read as YAML, then type-checked by the same
+model, so ``--set optim.lr=abc`` fails and names the key). The resolved config is written beside every
+checkpoint (``dump``).
 
     model: got-tiny                 # preset name, preset YAML path, or a checkpoint folder
     tokenizer: runs/demo/tokenizer  # needed with a preset (a checkpoint brings its own)
@@ -21,28 +22,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pydantic
 import yaml
 
-
-class ConfigError(ValueError):
-    """An unusable training configuration; the message names the key or file to fix."""
-
-
-class _Strict(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+from pipelines import config as common
+from pipelines.config import StrictModel
 
 
-class Source(_Strict):
+class Source(StrictModel):
     """One shard glob and its mixing weight."""
 
     shards: str
     weight: float = pydantic.Field(1.0, gt=0)
 
 
-class DataConfig(_Strict):
+class DataConfig(StrictModel):
     sources: tuple[Source, ...] = pydantic.Field(min_length=1)
     max_length: pydantic.PositiveInt = 4096  # prompt + answer tokens; longer samples are dropped (GOT: 8k)
     prompt_style: Literal["got", "transformers"] = "got"
@@ -52,7 +48,7 @@ class DataConfig(_Strict):
     prefetch: pydantic.PositiveInt = 4  # batches per worker
 
 
-class OptimConfig(_Strict):
+class OptimConfig(StrictModel):
     """AdamW with linear warmup and cosine decay to ``min_lr_ratio × lr``."""
 
     lr: float = pydantic.Field(1e-4, gt=0)
@@ -60,7 +56,7 @@ class OptimConfig(_Strict):
     # Parameter-name prefixes that get weight decay (matrices only); empty: every matrix but embeddings.
     decay_only: tuple[str, ...] = ()
     # Learning-rate multipliers by parameter-name prefix (first match wins), e.g. {vision_tower: 3.0}.
-    lr_scale: dict[str, float] = {}
+    lr_scale: dict[str, float] = pydantic.Field(default_factory=dict)
     betas: tuple[float, float] = (0.9, 0.95)
     eps: float = 1e-8
     warmup_steps: pydantic.NonNegativeInt = 0
@@ -68,7 +64,7 @@ class OptimConfig(_Strict):
     grad_clip: float = pydantic.Field(1.0, ge=0)  # 0: off
 
 
-class EvalConfig(_Strict):
+class EvalConfig(StrictModel):
     """Held-out evaluation during training (the learning curve); off without ``shards``."""
 
     shards: str | None = None
@@ -78,7 +74,7 @@ class EvalConfig(_Strict):
     batch_size: pydantic.PositiveInt = 50
 
 
-class TrainConfig(_Strict):
+class TrainConfig(StrictModel):
     model: str
     tokenizer: str | None = None
     init_encoder_from: str | None = None  # stage 2: a stage-1 checkpoint's encoder
@@ -113,58 +109,9 @@ class TrainConfig(_Strict):
         return self
 
 
-def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
-    keys = dotted.split(".")
-    node = data
-    for key in keys[:-1]:
-        child = node.get(key)
-        if child is None:
-            child = node[key] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f"--set {dotted}: {key!r} is a {type(child).__name__}, not a section")
-        node = child
-    node[keys[-1]] = value
-
-
-def apply_sets(data: dict[str, Any], sets: Sequence[str]) -> dict[str, Any]:
-    """``["optim.lr=3e-4", "data.workers=0"]`` applied to a plain dict (values parsed as YAML)."""
-    out = yaml.safe_load(yaml.safe_dump(data))  # a deep copy
-    for item in sets:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects KEY=VALUE (e.g. optim.lr=3e-4), found {item!r}")
-        try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"--set {item}: the value is not valid YAML: {err}") from err
-        _set(out, key.strip(), value)
-    return out
-
-
-def _message(err: pydantic.ValidationError, where: str) -> str:
-    lines = [f"{where}:"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top)"
-        found = "" if e["type"] == "missing" else f" (found {e.get('input')!r})"
-        lines.append(f"  {loc}: {e['msg']}{found}")
-    return "\n".join(lines)
-
-
-def validate(data: dict[str, Any], where: str = "training config") -> TrainConfig:
-    try:
-        return TrainConfig.model_validate(data)
-    except pydantic.ValidationError as err:
-        raise ConfigError(_message(err, where)) from err
-
-
 def load(path: str | Path, sets: Sequence[str] = ()) -> TrainConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"no training config {path} (see configs/train/)")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a training config is a YAML mapping, found {type(data).__name__}")
-    return validate(apply_sets(data, sets), str(path))
+    """``path`` (YAML) with ``--set`` overrides applied, validated."""
+    return common.load(TrainConfig, path, sets, what="training config", see="configs/train/")
 
 
 def dump(config: TrainConfig) -> str:

@@ -1,22 +1,21 @@
 """``gotforge train --config configs/train/FILE.yaml [--set key=value …]``: the GOT training loop.
 
-One file, read top to bottom (nanoGPT's ``train.py`` is the model): set up (distributed or not),
-build the model (got_model.build.create), stream the data (pipelines.train.data), then the loop: AdamW,
-linear warmup + cosine decay, gradient accumulation, clipping, optional bf16 autocast and gradient
-checkpointing, checkpoints every ``save_every`` steps, TensorBoard scalars and a progress bar.
+Read top to bottom (nanoGPT's ``train.py`` is the model): ``train(config)`` starts a :class:`Trainer`
+(``Trainer.start``: device and ranks, the model (got_model.build.create), the optimiser and schedule
+(optim.py), the data stream (data.py), the logs (logs.py)) and runs it. Each pass of ``Trainer.run`` is one
+optimiser step (``train_step``: gradient accumulation, optional bf16 autocast, clipping), then, when
+due, ``log`` (TensorBoard scalars and a progress bar), ``evaluate`` (held-out metrics into the learning
+curve) and ``save`` (a checkpoint, checkpoint.py); ``finish`` writes the final model and the summary.
 
 Stages (GOT paper section 3.2): 1 and 2 train everything; 3 freezes the vision encoder and both
 stride-2 convs (the linear projector and the decoder still learn).
 
 Distributed: run under ``torchrun --nproc-per-node N -m pipelines.cli train …``; each rank streams its
-own share of the shards (pipelines.train.data), gradients are averaged by DistributedDataParallel (gloo on
-CPU, nccl on GPU). Rank 0 writes checkpoints, logs and the learning curve.
+own share of the shards (data.py), gradients are averaged by DistributedDataParallel (gloo on CPU, nccl
+on GPU). Rank 0 writes checkpoints, logs and the learning curve.
 
-A checkpoint folder ``OUT/checkpoints/step-NNNNNNN/`` holds the model and processor in Hugging Face
-format (build.save_checkpoint), ``trainer_state.pt`` (optimiser, scheduler, step, RNG state) and the
-resolved ``train_config.yaml``. It is written to a temporary name and renamed, so a killed run never
-leaves half a checkpoint; ``resume: true`` (default) continues from the newest one with the same step
-count and learning-rate schedule. The last model also goes to ``OUT/final/``.
+``resume: true`` (default) continues from the newest checkpoint in ``OUT/checkpoints`` with the same
+step count and learning-rate schedule. The last model also goes to ``OUT/final/``.
 """
 
 from __future__ import annotations
@@ -24,37 +23,28 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
-import shutil
 import time
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
+from pipelines.config import ConfigError
+from pipelines.train import checkpoint, data
 from pipelines.train import config as train_config
-from pipelines.train import data
 from pipelines.train.config import TrainConfig
+from pipelines.train.logs import Clock, Logs, Timer
+from pipelines.train.optim import base_lr, freeze_encoder, make_optimizer
 
 log = logging.getLogger("gotforge.train")
 
-STATE_NAME = "trainer_state.pt"
-CONFIG_NAME = "train_config.yaml"
-
 
 # --- set-up --------------------------------------------------------------------------------------
-
-
-def setup_distributed(device: torch.device) -> tuple[int, int]:
-    """(rank, world) from torchrun's environment; a plain process is rank 0 of 1."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
 def pick_device(name: str) -> torch.device:
@@ -67,362 +57,291 @@ def pick_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
-def strip(name: str) -> str:
-    """GotOcr2ForConditionalGeneration nests its parts under ``model.``; match both layouts."""
-    return name.removeprefix("model.")
+@dataclass(frozen=True)
+class Ranks:
+    """This process's device and place among torchrun's processes (a plain process is rank 0 of 1)."""
+
+    device: torch.device
+    rank: int = 0
+    world: int = 1
+
+    @classmethod
+    def start(cls, device_name: str) -> Ranks:
+        device = pick_device(device_name)
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world == 1:
+            return cls(device)
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        return cls(device, dist.get_rank(), world)
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def any(self, flag: bool) -> bool:
+        """True on every rank when it is true on any (a time limit must stop all ranks at the same step)."""
+        if self.world == 1:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item() > 0)
 
 
-def freeze_encoder(model: torch.nn.Module) -> int:
-    """Stage 3: no gradient for the vision tower and the two stride-2 convs. Returns the count frozen."""
-    from got_model.build import ENCODER_PREFIXES
-
-    frozen = 0
-    for name, param in model.named_parameters():
-        if strip(name).startswith(ENCODER_PREFIXES):
-            param.requires_grad_(False)
-            frozen += param.numel()
-    return frozen
-
-
-def param_groups(model: torch.nn.Module, optim: train_config.OptimConfig) -> list[dict[str, Any]]:
-    """Weight decay on matrices (not embeddings, norms, biases), or only under ``decay_only`` prefixes;
-    one group per (decay, learning-rate scale) pair, the scale from ``lr_scale``'s first matching prefix."""
-    groups: dict[tuple[bool, float], list[torch.nn.Parameter]] = {}
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        plain = strip(name)
-        is_matrix = param.ndim >= 2 and "embed" not in plain
-        wanted = plain.startswith(optim.decay_only) if optim.decay_only else True
-        decay = is_matrix and wanted and optim.weight_decay > 0
-        scale = next((f for prefix, f in optim.lr_scale.items() if plain.startswith(prefix)), 1.0)
-        groups.setdefault((decay, scale), []).append(param)
-    return [
-        {"params": params, "weight_decay": optim.weight_decay if decay else 0.0, "lr": optim.lr * scale}
-        for (decay, scale), params in sorted(groups.items(), key=lambda kv: (not kv[0][0], kv[0][1]))
-    ]
-
-
-def lr_factor(step: int, max_steps: int, optim: train_config.OptimConfig) -> float:
-    """Linear warmup over ``warmup_steps``, then cosine from 1 to ``min_lr_ratio`` at ``max_steps``."""
-    if step < optim.warmup_steps:
-        return (step + 1) / optim.warmup_steps
-    span = max(1, max_steps - optim.warmup_steps)
-    progress = min(1.0, (step - optim.warmup_steps) / span)
-    return optim.min_lr_ratio + (1 - optim.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-# --- checkpoints ---------------------------------------------------------------------------------
-
-
-def checkpoint_dir(out: Path, step: int) -> Path:
-    return out / "checkpoints" / f"step-{step:07d}"
-
-
-def latest_checkpoint(out: Path) -> Path | None:
-    done = sorted(p for p in (out / "checkpoints").glob("step-???????") if (p / STATE_NAME).is_file())
-    return done[-1] if done else None
-
-
-def save(built: Any, optimizer: Any, scheduler: Any, step: int, config: TrainConfig, out: Path,
-         extra: dict[str, Any]) -> Path:
-    """Write the checkpoint under a temporary name, then rename it into place; prune old ones."""
-    from got_model.build import save_checkpoint
-
-    final = checkpoint_dir(out, step)
-    tmp = final.with_name(final.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    save_checkpoint(built, tmp)
-    (tmp / CONFIG_NAME).write_text(train_config.dump(config), encoding="utf-8")
-    torch.save(
-        {
-            "step": step,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "torch_rng": torch.random.get_rng_state(),
-            **extra,
-        },
-        tmp / STATE_NAME,
-    )
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    kept = sorted(p for p in (out / "checkpoints").glob("step-???????") if (p / STATE_NAME).is_file())
-    for old in kept[: -config.keep_checkpoints]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
-def save_final(built: Any, config: TrainConfig, out: Path) -> Path:
-    from got_model.build import save_checkpoint
-
-    final = out / "final"
-    tmp = out / "final.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    save_checkpoint(built, tmp)
-    (tmp / CONFIG_NAME).write_text(train_config.dump(config), encoding="utf-8")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    return final
-
-
-# --- the loop ------------------------------------------------------------------------------------
-
-
-class Timer:
-    """Wall-clock seconds of the loop (everything but held-out evaluation) and of waiting for data, for
-    samples/s, tokens/s and the data-wait share."""
-
-    def __init__(self) -> None:
-        self.data = self.compute = self.excluded = 0.0
-        self.samples = self.tokens = 0
-        self.start = time.perf_counter()
-
-    @property
-    def total(self) -> float:
-        return max(time.perf_counter() - self.start - self.excluded, 1e-9)
-
-    def add(self, other: Timer) -> None:
-        self.data += other.data
-        self.compute += other.compute
-        self.samples += other.samples
-        self.tokens += other.tokens
-
-
-
-def build(config: TrainConfig, resume_from: Path | None) -> Any:
+def build_model(config: TrainConfig, resume_from: Path | None, device: torch.device) -> Any:
+    """The model to train (``Built``) on ``device``, with its stage's frozen parts and its switches set."""
     from got_model.build import create
 
     if resume_from is not None:
-        return create(resume_from)
-    return create(config.model, tokenizer=config.tokenizer, init_encoder=config.init_encoder_from, seed=config.seed)
-
-
-def _agree(flag: bool, world: int, device: torch.device) -> bool:
-    """True on every rank when it is true on any (a time limit must stop all ranks at the same step)."""
-    if world == 1:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
-
-
-def train(config: TrainConfig) -> dict[str, Any]:
-    """Run (or resume) the training described by ``config``; returns the run summary (rank 0's)."""
-    from got_model.collator import GotCollator
-
-    device = pick_device(config.device)
-    rank, world = setup_distributed(device)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    out = Path(config.out)
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-    if world > 1:
-        dist.barrier()
-
-    resume_from = latest_checkpoint(out) if config.resume else None
-    torch.manual_seed(config.seed + rank)
-    built = build(config, resume_from)
+        built = create(resume_from)
+    else:
+        built = create(config.model, tokenizer=config.tokenizer, init_encoder=config.init_encoder_from,
+                       seed=config.seed)
     model = built.model.to(device)
+    text = model.config.text_config
+    positions = getattr(text, "max_position_embeddings", None)
+    learned = getattr(text, "rope_parameters", None) is None  # rotary positions have no table to run off
+    if learned and positions is not None and config.data.max_length > positions:
+        raise ConfigError(f"data.max_length {config.data.max_length} is more than the {positions} positions of "
+                          f"{config.model}'s decoder: lower data.max_length")
     if config.stage == 3:
-        frozen = freeze_encoder(model)
-        log.info("stage 3: encoder frozen (%d parameters)", frozen)
+        log.info("stage 3: encoder frozen (%d parameters)", freeze_encoder(model))
     if config.gradient_checkpointing:
         # transformers 5 renamed gradient_checkpointing_enable (deprecated) to activation_checkpointing_enable
         enable = getattr(model, "activation_checkpointing_enable", None) or getattr(
             model, "gradient_checkpointing_enable", None)
         if enable is None:
-            raise train_config.ConfigError("gradient_checkpointing: this model cannot recompute activations")
+            raise ConfigError(f"gradient_checkpointing: {type(model).__name__} ({config.model}) cannot recompute "
+                              "activations; set gradient_checkpointing: false")
         enable()
-        model.config.use_cache = False
     model.train()
+    return built
 
-    optimizer = torch.optim.AdamW(
-        param_groups(model, config.optim), lr=config.optim.lr, betas=config.optim.betas, eps=config.optim.eps
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, config.max_steps, config.optim)
-    )
 
-    def base_lr() -> float:
-        """The schedule's learning rate (groups with an ``lr_scale`` run at a multiple of it)."""
-        return config.optim.lr * lr_factor(scheduler.last_epoch, config.max_steps, config.optim)
-
-    step = 0
-    elapsed = 0.0  # training seconds of earlier runs (max_minutes counts across resumes)
-    if resume_from is not None:
-        state = torch.load(resume_from / STATE_NAME, map_location="cpu", weights_only=False)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step = int(state["step"])
-        elapsed = float(state.get("elapsed", 0.0))
-        torch.random.set_rng_state(state["torch_rng"])
-        if rank == 0:
-            log.info("resumed from %s at step %d", resume_from, step)
-    ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+def open_batches(config: TrainConfig, built: Any, ranks: Ranks, step: int) -> tuple[Any, Iterator[dict[str, Any]]]:
+    """The collator and this rank's endless batches, drawn afresh from ``step`` on."""
+    from got_model.collator import GotCollator
 
     collator = GotCollator(built.processor, built.image_seq_length, config.data.max_length,
                            prompt_style=config.data.prompt_style, max_crops=config.data.max_crops)
     stream = data.TrainStream(
         [(s.shards, s.weight) for s in config.data.sources], collator, config.batch_size,
-        config.data.shuffle_buffer, config.seed, rank, world, start_step=step,
+        config.data.shuffle_buffer, config.seed, ranks.rank, ranks.world, start_step=step,
     )
-    batches = iter(data.train_loader(stream, config.data.workers, config.data.prefetch))
+    return collator, iter(data.train_loader(stream, config.data.workers, config.data.prefetch))
 
-    writer = progress = None
-    curve: list[dict[str, Any]] = []
-    if rank == 0:
-        (out / CONFIG_NAME).write_text(train_config.dump(config), encoding="utf-8")
-        from torch.utils.tensorboard import SummaryWriter
 
-        writer = SummaryWriter(str(out / "tensorboard"))
-        if config.progress:
-            from tqdm import tqdm
+# --- the loop ------------------------------------------------------------------------------------
 
-            progress = tqdm(total=config.max_steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
-        if (out / "curve.json").is_file() and resume_from is not None:
-            curve = json.loads((out / "curve.json").read_text())
-    keys_log = (out / f"keys-rank{rank}.txt").open("a") if config.log_keys else None
 
-    autocast = (
-        torch.autocast(device_type=device.type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
-    )
-    timer, totals = Timer(), Timer()
+@dataclass
+class Trainer:
+    """One training run: what it trains, with what, where it stands, and its logs."""
+
+    config: TrainConfig
+    ranks: Ranks
+    built: Any  # got_model.build.Built: model, processor, image_seq_length
+    ddp: torch.nn.Module  # the model, wrapped for DistributedDataParallel when there are several ranks
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    collator: Any
+    batches: Iterator[dict[str, Any]]
+    logs: Logs
+    clock: Clock
+    step: int = 0
+    loss: float = float("nan")  # the last step's
+    dropped: int = 0  # samples longer than data.max_length, left out by the collator
+    window: Timer = field(default_factory=Timer)  # since the last log line
+    totals: Timer = field(default_factory=Timer)  # the run's rates, first log window left out
     first: Timer | None = None
-    dropped = 0
-    clock = time.process_time if config.clock == "cpu" else time.perf_counter
-    last_eval = elapsed
-    started = clock() - elapsed
-    stop = False
-    loss_value = float("nan")
 
-    def run_eval() -> None:
-        from pipelines.train import evaluate
+    @classmethod
+    def start(cls, config: TrainConfig) -> Trainer:
+        """Set up a run, or resume the newest checkpoint of ``config.out`` (``resume: true``)."""
+        ranks = Ranks.start(config.device)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        out = Path(config.out)
+        if ranks.rank == 0:
+            out.mkdir(parents=True, exist_ok=True)
+        ranks.barrier()
+        resume_from = checkpoint.latest_checkpoint(out) if config.resume else None
+        torch.manual_seed(config.seed + ranks.rank)
+        built = build_model(config, resume_from, ranks.device)
+        optimizer, scheduler = make_optimizer(built.model, config)
+        restored = checkpoint.Restored()
+        if resume_from is not None:
+            restored = checkpoint.restore(resume_from, optimizer, scheduler)
+            if ranks.rank == 0:
+                log.info("resumed from %s at step %d", resume_from, restored.step)
+        ddp = torch.nn.parallel.DistributedDataParallel(built.model) if ranks.world > 1 else built.model
+        collator, batches = open_batches(config, built, ranks, restored.step)
+        if ranks.rank == 0:
+            (out / checkpoint.CONFIG_NAME).write_text(train_config.dump(config), encoding="utf-8")
+        logs = Logs.open(config, out, ranks.rank, restored.step, resumed=resume_from is not None)
+        return cls(config, ranks, built, ddp, optimizer, scheduler, collator, batches, logs,
+                   Clock(config.clock, restored.elapsed), step=restored.step)
 
-        if rank == 0:
-            model.eval()
-            result = evaluate.evaluate(built, config.eval.shards, config.eval.samples, collator,
-                                       max_new_tokens=config.eval.max_new_tokens,
-                                       batch_size=config.eval.batch_size)
-            model.train()
-            point = {"step": step, "minutes": round((clock() - started) / 60, 2),
-                     "loss": loss_value, **evaluate.headline(result)}
-            curve.append(point)
-            (out / "curve.json").write_text(json.dumps(curve, indent=1))
-            log.info("eval at step %d: %s", step, point)
-            if writer is not None:
-                for k, v in point.items():
-                    if isinstance(v, (int, float)) and k not in ("step",):
-                        writer.add_scalar(f"eval/{k}", v, step)
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.built.model
+
+    @property
+    def minutes(self) -> float:
+        return self.clock.elapsed() / 60
+
+    def run(self) -> dict[str, Any]:
+        """Step until ``max_steps`` or ``max_minutes``; returns the run summary (rank 0's)."""
+        config, stop = self.config, False
+        while self.step < config.max_steps and not stop:
+            self.train_step()
+            minutes = self.minutes
+            last = self.step == config.max_steps
+            if self.ranks.rank == 0 and (self.step % config.log_every == 0 or last):
+                self.log()
+            if self.logs.progress is not None:
+                self.logs.progress.update(1)
+            stop = self.ranks.any(config.max_minutes is not None and minutes >= config.max_minutes)
+            since_eval = minutes - self.clock.last_eval / 60
+            if config.eval.shards and (since_eval >= config.eval.every_minutes or stop or last):
+                self.evaluate()
+            if self.step % config.save_every == 0 or last or stop:
+                self.save()
+        return self.finish()
+
+    # --- one step ----------------------------------------------------------------------------------
+
+    def train_step(self) -> None:
+        """One optimiser step over ``grad_accum`` micro-batches, clipped, then the schedule's step."""
+        accum = self.config.grad_accum
+        loss_sum = 0.0
+        for micro in range(accum):
+            loss_sum += self._forward_backward(sync=micro == accum - 1 or self.ranks.world == 1)
+        if self.config.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+        c0 = time.perf_counter()
+        self.optimizer.step()
+        self.window.compute += time.perf_counter() - c0
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        self.loss = loss_sum
+
+    def _forward_backward(self, sync: bool) -> float:
+        """Gradients of one micro-batch (averaged across ranks when ``sync``); its share of the loss."""
+        batch = self._next_batch()
+        autocast: AbstractContextManager[Any] = (
+            torch.autocast(device_type=self.ranks.device.type, dtype=torch.bfloat16) if self.config.bf16
+            else nullcontext())
+        c0 = time.perf_counter()
+        with (nullcontext() if sync else self.ddp.no_sync()), autocast:
+            # no KV cache: training never reads one, and it cannot be kept with recomputed activations
+            loss = self.ddp(**batch, use_cache=False).loss / self.config.grad_accum
+        loss.backward()
+        self.window.compute += time.perf_counter() - c0
+        return float(loss.detach())
+
+    def _next_batch(self) -> dict[str, torch.Tensor]:
+        """The next batch on the device; its wait, samples, tokens, dropped samples and keys counted."""
+        w0 = time.perf_counter()
+        batch = next(self.batches)
+        self.window.data += time.perf_counter() - w0
+        self.dropped += int(batch.pop("num_dropped", 0))
+        keys = batch.pop("keys", None)
+        if self.logs.keys is not None and keys is not None:
+            self.logs.keys.write("".join(f"{self.step}\t{k}\n" for k in keys))
+        self.window.samples += int(batch["input_ids"].shape[0])
+        self.window.tokens += int(batch["attention_mask"].sum())
+        return {k: v.to(self.ranks.device, non_blocking=True) for k, v in batch.items()}
+
+    # --- when due ----------------------------------------------------------------------------------
+
+    def log(self) -> None:
+        """Rank 0: the rates of the window since the last log line, to TensorBoard and the progress bar."""
+        lr = base_lr(self.scheduler, self.config)
+        rates = {"loss": self.loss, "lr": lr, **self.window.rates(self.ranks.world)}
+        self.logs.scalars("train", rates, self.step)
+        if self.logs.progress is not None:
+            self.logs.progress.set_postfix(loss=f"{self.loss:.3f}", lr=f"{lr:.2e}",
+                                           sps=f"{rates['samples_per_s']:.0f}", wait=f"{rates['data_wait']:.0%}")
+        else:
+            log.info("step %d: %s", self.step, " ".join(f"{k} {v:.4g}" for k, v in rates.items()))
+        if self.step > self.config.log_every:
+            self.totals.add(self.window)
+        else:  # the summary's rates leave out the first window (loader start, shuffle buffer fill)
+            self.first, self.totals = self.window, Timer()
+        self.window = Timer()
+
+    def evaluate(self) -> None:
+        """Held-out metrics into the learning curve (rank 0); the time it takes is not training time."""
+        from pipelines.train import evaluate as held_out
+
+        clock_start, wall_start = self.clock.now(), time.perf_counter()
+        if self.ranks.rank == 0:
+            minutes = self.minutes
+            self.model.eval()
+            result = held_out.evaluate(self.built, self.config.eval.shards, self.config.eval.samples,
+                                       self.collator, max_new_tokens=self.config.eval.max_new_tokens,
+                                       batch_size=self.config.eval.batch_size)
+            self.model.train()
+            self.logs.add_point({"step": self.step, "minutes": round(minutes, 2), "loss": self.loss,
+                                 **held_out.headline(result)})
+        self.ranks.barrier()
+        self.clock.leave_out(clock_start)
+        wall = time.perf_counter() - wall_start
+        self.window.excluded += wall
+        self.totals.excluded += wall
+        self.clock.last_eval = self.clock.elapsed()
+
+    def save(self) -> None:
+        """Rank 0 writes a checkpoint of this step (logs flushed first, so they are on disk before it)."""
+        if self.ranks.rank == 0:
+            self.logs.writer.flush()
+            checkpoint.save(self.built, self.optimizer, self.scheduler, self.step, self.config,
+                            Path(self.config.out), {"elapsed": self.clock.elapsed(), "dropped": self.dropped})
+        self.ranks.barrier()
+
+    def finish(self) -> dict[str, Any]:
+        """The final model and the run summary (rank 0); every rank closes its logs."""
+        self.logs.close()
+        totals = self.totals
+        totals.add(self.window)
+        if not totals.samples and self.first is not None:  # a run of a single log window
+            totals = self.first
+        world = self.ranks.world
+        summary = {
+            "step": self.step,
+            "minutes": round(self.minutes, 3),
+            "clock": self.config.clock,
+            "loss": self.loss,
+            "lr": base_lr(self.scheduler, self.config),
+            **totals.rates(world),
+            "outside_compute": 1 - totals.compute / totals.total,  # loop time not in forward/backward/step
+            "dropped_too_long": self.dropped,
+            "world": world,
+        }
+        if self.ranks.rank == 0:
+            out = Path(self.config.out)
+            checkpoint.save_final(self.built, self.config, out)
+            (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
+            self.logs.writer.close()
         if world > 1:
             dist.barrier()
+            dist.destroy_process_group()
+        return summary
 
-    while step < config.max_steps and not stop:
-        loss_sum = 0.0
-        for micro in range(config.grad_accum):
-            w0 = time.perf_counter()
-            batch = next(batches)
-            timer.data += time.perf_counter() - w0
-            dropped += int(batch.pop("num_dropped", 0))
-            keys = batch.pop("keys", None)
-            if keys_log is not None and keys is not None:
-                keys_log.write("".join(f"{step}\t{k}\n" for k in keys))
-            timer.samples += int(batch["input_ids"].shape[0])
-            timer.tokens += int(batch["attention_mask"].sum())
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-            sync = micro == config.grad_accum - 1 or world == 1
-            c0 = time.perf_counter()
-            with (nullcontext() if sync else ddp.no_sync()), autocast:
-                loss = ddp(**batch).loss / config.grad_accum
-            loss.backward()
-            timer.compute += time.perf_counter() - c0
-            loss_sum += float(loss.detach())
-        if config.optim.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
-        c0 = time.perf_counter()
-        optimizer.step()
-        timer.compute += time.perf_counter() - c0
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        loss_value = loss_sum
-        minutes = (clock() - started) / 60
 
-        if rank == 0 and (step % config.log_every == 0 or step == config.max_steps):
-            lr = base_lr()
-            rates = {
-                "loss": loss_value, "lr": lr,
-                "samples_per_s": world * timer.samples / timer.total,
-                "tokens_per_s": world * timer.tokens / timer.total,
-                "data_wait": timer.data / timer.total,
-            }
-            for k, v in rates.items():
-                writer.add_scalar(f"train/{k}", v, step)
-            if progress is not None:
-                progress.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}",
-                                     sps=f"{rates['samples_per_s']:.0f}", wait=f"{rates['data_wait']:.0%}")
-            else:
-                log.info("step %d: %s", step, " ".join(f"{k} {v:.4g}" for k, v in rates.items()))
-            if step > config.log_every:
-                totals.add(timer)
-            else:  # the summary's rates leave out the first window (loader start, shuffle buffer fill)
-                first, totals = timer, Timer()
-            timer = Timer()
-        if progress is not None:
-            progress.update(1)
-
-        stop = _agree(config.max_minutes is not None and minutes >= config.max_minutes, world, device)
-        if config.eval.shards and (minutes - last_eval / 60 >= config.eval.every_minutes or stop
-                                   or step == config.max_steps):
-            eval_started, eval_wall = clock(), time.perf_counter()
-            run_eval()
-            started += clock() - eval_started  # evaluation time is not training time
-            timer.excluded += time.perf_counter() - eval_wall
-            totals.excluded += time.perf_counter() - eval_wall
-            last_eval = clock() - started
-        if step % config.save_every == 0 or step == config.max_steps or stop:
-            if rank == 0:
-                writer.flush()  # the logs up to a checkpoint are on disk before it is
-                save(built, optimizer, scheduler, step, config, out,
-                     {"elapsed": clock() - started, "dropped": dropped})
-            if world > 1:
-                dist.barrier()
-
-    if progress is not None:
-        progress.close()
-    if keys_log is not None:
-        keys_log.close()
-    totals.add(timer)
-    if not totals.samples and first is not None:  # a run of a single log window
-        totals = first
-    summary = {
-        "step": step,
-        "minutes": round((clock() - started) / 60, 3),
-        "clock": config.clock,
-        "loss": loss_value,
-        "lr": base_lr(),
-        "samples_per_s": world * totals.samples / totals.total,
-        "tokens_per_s": world * totals.tokens / totals.total,
-        "data_wait": totals.data / totals.total,
-        "outside_compute": 1 - totals.compute / totals.total,  # loop time not in forward/backward/step
-        "dropped_too_long": dropped,
-        "world": world,
-    }
-    if rank == 0:
-        save_final(built, config, out)
-        (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
-        writer.close()
-    if world > 1:
-        dist.barrier()
-        dist.destroy_process_group()
-    return summary
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Run (or resume) the training described by ``config``; returns the run summary (rank 0's)."""
+    return Trainer.start(config).run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gotforge train", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="a training config, e.g. configs/train/tiny-demo.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key (dotted, type-checked), e.g. optim.lr=3e-4")
+                        help="override a config key (dotted; the value read as YAML, then type-checked), "
+                             "e.g. optim.lr=3e-4")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = train_config.load(args.config, args.set)
