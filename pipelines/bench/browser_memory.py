@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipelines.config import apply_sets, parse_sets
+
 CHECKPOINTS = (200, 2000)
 READ_EVERY = 10  # samples between two readings
 WINDOW = 50  # samples whose readings make one checkpoint's figure (one purge cycle)
@@ -262,19 +264,6 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _parse_set(values: list[str]) -> dict[str, Any]:
-    options = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set expects KEY=VALUE, found {item!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.bench.browser_memory", description=__doc__.split("\n\n")[0])
     parser.add_argument("--renderer", action="append", default=[], metavar="NAME",
@@ -283,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="renderer option")
     parser.add_argument("--json", action="store_true", help="measure here and print the result as JSON (one renderer)")
     args = parser.parse_args(argv)
-    options = _parse_set(args.set)
+    options = apply_sets({}, parse_sets(args.set, "regions.box=0.2"))  # the one --set rule
     if args.json:
         (name,) = args.renderer or (None,)
         if name is None:
