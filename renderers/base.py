@@ -92,12 +92,17 @@ class Sample:
 
     ``png`` is optional: when the back-end already produced PNG files (RDKit, browser screenshots),
     the renderer passes their bytes here, one per image, and the engine writes them as they are
-    instead of encoding ``images`` again (``images`` are then those files opened with PIL)."""
+    instead of encoding ``images`` again (``images`` are then those files opened with PIL).
+
+    ``drawn`` is what the back-end reports it drew (a PDF page's text, the boxes of a chart's labels,
+    the glyphs of a formula): ``validate`` checks the label against it. It is never written to a
+    shard, so it may be large; a sample that lacks what ``validate`` needs is rejected."""
 
     images: list[Image.Image]
     target: str
     meta: dict[str, Any]
     png: list[bytes] | None = None
+    drawn: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,6 +22,8 @@ from corpora.base import Corpus
 from corpora.geometry import KINDS, TIKZ_LIBRARIES, Figure, random_figure, user_figures
 from renderers.base import PositiveIntRange, Reject, RendererOptions, Sample, render_one
 from renderers.backends.latex import Job, LatexPool, page_sample
+from renderers.readback import char_counts, count_difference
+from renderers.tikz_text import picture_text
 
 PREAMBLE = ("\\documentclass[multi=gfpage,border=8pt]{standalone}\n\\usepackage{lmodern}\n\\usepackage{amsmath}\n"
             f"\\usepackage{{tikz}}\n\\usetikzlibrary{{{','.join(TIKZ_LIBRARIES)}}}\n")
@@ -75,9 +77,21 @@ class GeometryRenderer:
 
 
     def validate(self, sample: Sample) -> None:
+        """The target is one ``tikzpicture`` whose texts (node contents, quoted and ``label=`` labels,
+        :mod:`renderers.tikz_text`) are the text of the PDF page, character for character in any
+        order (:func:`renderers.readback.char_counts`): nothing of them missing from the page, and
+        nothing on the page that none of them holds (where every text could be read)."""
         target = sample.target.strip()
         if not (target.startswith("\\begin{tikzpicture}") and target.endswith("\\end{tikzpicture}")):
             raise Reject("not-a-tikzpicture", target[:60])
+        if "text" not in sample.drawn:
+            raise Reject("nothing-to-check", "the sample carries no PDF text")
+        picture = picture_text(target)
+        labels, page = char_counts("".join(picture.texts)), char_counts(sample.drawn["text"])
+        if labels - page:
+            raise Reject("label-not-drawn", count_difference(labels, page))
+        if page - labels and picture.complete:
+            raise Reject("text-not-in-label", count_difference(labels, page))
 
     def close(self) -> None:
         self.pool.close()

@@ -10,8 +10,10 @@ the same page (see the batching contract in :mod:`renderers.base`).
 Label rule: the target is the ``tabular`` environment exactly as compiled. A page's body is
 ``meta["latex_prefix"]`` (type style: family, size, ``\\arraystretch``, ``\\tabcolsep``) + newline +
 target, under the fixed :data:`PREAMBLES`. ``meta["plain"]`` is the table's plain reading (one line
-per row, cells tab-separated, via ``pylatexenc``); ``validate`` parses the target again and checks
-that reading is what was recorded, with at least one non-empty cell.
+per row, cells tab-separated, via ``pylatexenc``). ``validate`` checks both the target's cells and
+the recorded reading against the text of the PDF page that was drawn (the back-end's
+``Sample.drawn["text"]``), cell by cell in reading order; a glyph missing from the font rejects the
+page in the back-end.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import numpy as np
 import pydantic
 
 from corpora.base import Corpus
-from corpora.tables import Table, plain_cells, plain_text, random_table, user_tables
+from corpora.tables import Table, plain_cells, random_table, user_tables
 from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, render_one
 from renderers.backends.latex import Job, LatexPool, page_sample
+from renderers.readback import first_mismatch
 
 _PACKAGES = r"""\usepackage{amsmath,amssymb,array,multirow,booktabs}"""
 PREAMBLES = {
@@ -99,15 +102,33 @@ class LatexTableRenderer:
 
 
     def validate(self, sample: Sample) -> None:
-        """The target must read back to the recorded plain text, with at least one non-empty cell."""
+        """The target's cells, and those of the recorded plain reading, are the text of the PDF page,
+        cell by cell in reading order, with nothing else on the page (:func:`renderers.readback.first_mismatch`);
+        at least one cell is not empty."""
         try:
             cells = plain_cells(sample.target)
         except ValueError as err:
             raise Reject("unreadable-tabular", str(err)) from err
         if not any(cell for row in cells for cell in row):
             raise Reject("empty-table")
-        if plain_text(cells) != sample.meta["plain"]:
-            raise Reject("label-not-faithful", "the target's plain reading differs from the recorded one")
+        if "text" not in sample.drawn:
+            raise Reject("nothing-to-check", "the sample carries no PDF text")
+        recorded = [row.split("\t") for row in sample.meta["plain"].split("\n")]
+        for label, rows in (("target", cells), ("plain reading", recorded)):
+            _check_cells(label, rows, sample.drawn["text"])
 
     def close(self) -> None:
         self.pool.close()
+
+
+def _check_cells(label: str, rows: list[list[str]], drawn: str) -> None:
+    """Reject ``rows`` unless they are ``drawn``, cell by cell in reading order."""
+    flat = [(r, c, cell) for r, row in enumerate(rows) for c, cell in enumerate(row)]
+    mismatch = first_mismatch([cell for _, _, cell in flat], drawn)
+    if mismatch is None:
+        return
+    if mismatch.index == len(flat):
+        raise Reject("text-not-in-label", f"the page has {mismatch.drawn!r} after the {label}'s last cell")
+    r, c, _ = flat[mismatch.index]
+    raise Reject("cell-not-drawn", f"{label} row {r + 1} cell {c + 1} reads {mismatch.label!r}, "
+                                   f"the page {mismatch.drawn!r}")

@@ -50,6 +50,28 @@ def test_a_broken_sample_is_rejected_alone_and_the_others_keep_their_pages(backe
     assert pixels(results[0]) != pixels(results[1])
 
 
+def test_each_page_carries_its_own_text_from_the_pdf(backend):
+    pages = backend.compile(GOOD[:3], [1.0] * 3)
+    assert [" ".join(page.text.split()) for page in pages] == [f"{i} x\n{i}".replace("\n", " ") for i in range(3)]
+
+
+@pytest.mark.parametrize(("engine", "lost"), [
+    ("pdflatex", "{\\usefont{U}{msa}{m}{n}\\char200}"),  # a slot the AMS symbol font leaves empty
+    ("xelatex", "\u0a50"),  # Gurmukhi, which Latin Modern lacks
+])
+def test_a_glyph_missing_from_the_font_rejects_its_sample_alone(engine, lost):
+    """TeX only logs a missing glyph and draws nothing: the page would lack what its body says."""
+    latex = LatexBackend(engine, PREAMBLE, timeout=20)
+    try:
+        results = latex.compile(["one", f"two {lost} three", "four"], [1.0] * 3)
+        assert [isinstance(r, Reject) for r in results] == [False, True, False]
+        assert results[1].reason == "missing-character" and "There is no" not in results[1].detail
+        assert [r.text for r in (results[0], results[2])] == ["one", "four"]
+        assert latex.compile([f"two {lost} three"], [1.0])[0].reason == "missing-character"
+    finally:
+        latex.close()
+
+
 def test_a_fatal_error_mid_batch_loses_no_other_sample(backend):
     """``\\openout`` to a refused name stops TeX in nonstop mode; the batch is redone without it."""
     bodies = [GOOD[0], "\\immediate\\openout15=../escape.tex x", GOOD[1], GOOD[2]]

@@ -66,15 +66,34 @@ def test_chinese_and_english_pages_and_exact_targets():
         renderer.close()
 
 
-def test_validate_rejects_a_target_that_does_not_read_as_recorded():
+def test_validate_rejects_a_recorded_reading_that_is_not_the_page():
     renderer = LatexTableRenderer(LatexTableRenderer.Options(lang="en", dpi=(72, 72)))
     try:
         sample = renderer.render(np.random.default_rng(0))
+        renderer.validate(sample)
         sample.meta["plain"] = "something else"
-        with pytest.raises(Reject, match="label-not-faithful"):
+        with pytest.raises(Reject, match="cell-not-drawn: plain reading row 1 cell 1"):
             renderer.validate(sample)
     finally:
         renderer.close()
+
+
+@pytest.mark.parametrize(("drawn", "reason"), [
+    ("A B\r\n1 2\r\n", None),
+    ("A B\r\n1 2 3", "text-not-in-label"),  # more on the page than in the label
+    ("A B\r\n1", "cell-not-drawn"),  # a cell of the label missing from the page
+    ("B A\r\n1 2", "cell-not-drawn"),  # the right cells in the wrong order
+    ("A B\r\n1 7", "cell-not-drawn"),
+])
+def test_cells_are_compared_with_the_page_both_ways(drawn, reason):
+    from renderers.latex_table import _check_cells
+
+    rows = [["A", "B"], ["1", "2"]]
+    if reason is None:
+        _check_cells("target", rows, drawn)
+    else:
+        with pytest.raises(Reject, match=reason):
+            _check_cells("target", rows, drawn)
 
 
 def test_user_table_that_latex_rejects_is_a_reject_not_a_crash(tmp_path):

@@ -40,6 +40,13 @@ So one bad sample never loses the others, a sample is rejected only for its own 
 sample is accepted depends on its body alone, never on its batch-mates. (User corpus items may not
 make global definitions, so no body can change another's page.)
 
+What a page shows, for ``validate``: a glyph missing from its font is only a log line ("Missing
+character: There is no …", XeTeX and pdfTeX alike), and the page silently lacks it; such a line
+belongs to the sample whose marker precedes it, which is rejected (``missing-character``). Every
+page's text is read from the PDF (pypdfium2's text layer, in content-stream order, which for TeX is
+the source order) and handed to the renderer in ``Sample.drawn["text"]``, where ``validate`` checks
+the label against it (:mod:`renderers.readback`).
+
 Speed: pdfLaTeX runs start from the preamble dumped once per instance into a format file
 (``mylatexformat``; same pixels, half the start-up). XeLaTeX cannot dump the fonts ``fontspec``
 loads, so it reads its preamble every run.
@@ -76,23 +83,28 @@ from renderers.base import Reject, Sample
 ENGINES = ("pdflatex", "xelatex")
 PAGE_ENV = "gfpage"
 _ERROR = re.compile(r"^! (.*)$")
+# XeTeX and pdfTeX log a glyph the font lacks and typeset nothing in its place.
+_MISSING = re.compile(r"^Missing character: There is no (.+) in font (.+?)!?$")
 _CONTEXT = re.compile(r"^l\.\d+ (.*)$")
 
 
 @dataclasses.dataclass(frozen=True)
 class Page:
-    """One rasterised page: a grey-level PIL image and the scale it was rendered at (pixels per pt)."""
+    """One rasterised page: a grey-level PIL image, the scale it was rendered at (pixels per pt) and
+    the page's text as the PDF spells it (pypdfium2's text layer, in content-stream order)."""
 
     image: Image.Image
     scale: float
+    text: str = ""
 
 
 def page_sample(page: Page | Reject, target: str, meta: dict) -> Sample | Reject:
-    """The sample of one compiled page (its scale and size added to ``meta``), or its reject."""
+    """The sample of one compiled page (its scale and size added to ``meta``, its PDF text in
+    ``drawn["text"]`` for ``validate``), or its reject."""
     if isinstance(page, Reject):
         return page
     meta = {**meta, "scale": page.scale, "width": page.image.width, "height": page.image.height}
-    return Sample([page.image], target, meta)
+    return Sample([page.image], target, meta, drawn={"text": page.text})
 
 
 @dataclasses.dataclass
@@ -103,6 +115,7 @@ class _Run:
     errors: dict[int, str]
     unexplained: str = ""  # an error before every marker, a fatal stop, or a timeout
     pages: int = 0
+    missing: dict[int, str] = dataclasses.field(default_factory=dict)  # glyphs the font lacked, by body
 
     def clean(self, count: int) -> bool:
         return self.pdf is not None and not self.errors and not self.unexplained and self.pages == count
@@ -112,8 +125,10 @@ class LatexBackend:
     """Compile bodies in batches with ``engine`` under ``preamble``; rasterise each page.
 
     ``compile(bodies, scales)`` returns, per body, a :class:`Page` or a :class:`Reject` with reason
-    ``latex-error`` (detail: the LaTeX error line and its source context), ``latex-timeout`` or
-    ``latex-no-page``. ``max_side`` caps the longer image side (the scale is lowered to fit).
+    ``latex-error`` (detail: the LaTeX error line and its source context), ``latex-timeout``,
+    ``latex-no-page`` or ``missing-character`` (a glyph the font lacks: TeX logs it and draws
+    nothing, so the page would not show what its body says). ``max_side`` caps the longer image
+    side (the scale is lowered to fit).
     """
 
     def __init__(self, engine: str, preamble: str, timeout: float = 60.0, max_side: int = 2048,
@@ -138,7 +153,7 @@ class LatexBackend:
             return []
         run = self._run(bodies)
         if run.clean(len(bodies)):
-            return self._pages(run.pdf, scales)
+            return self._checked_pages(run, scales)
         if len(bodies) == 1:
             return [self._failure(run)]
         suspects = set(run.errors) if run.errors and not run.unexplained else set(range(len(bodies)))
@@ -149,7 +164,7 @@ class LatexBackend:
         if rest:
             again = self._run([bodies[i] for i in rest])
             if again.clean(len(rest)):
-                results.update(zip(rest, self._pages(again.pdf, [scales[i] for i in rest]), strict=True))
+                results.update(zip(rest, self._checked_pages(again, [scales[i] for i in rest]), strict=True))
             else:
                 for i in rest:
                     results[i] = self.compile([bodies[i]], [scales[i]])[0]
@@ -251,6 +266,7 @@ class LatexBackend:
 
     def _parse_log(self, log: str, count: int) -> _Run:
         errors: dict[int, str] = {}
+        missing: dict[int, str] = {}
         unexplained = ""
         current: int | None = None
         finished = False
@@ -260,6 +276,10 @@ class LatexBackend:
                 tag = line[len(self.marker) + 1:].strip()
                 finished = tag == "end"
                 current = None if finished else int(tag)
+                continue
+            lost = _MISSING.match(line)
+            if lost and current is not None:
+                missing.setdefault(current, f"{lost.group(1)} in font {lost.group(2)}")
                 continue
             match = _ERROR.match(line)
             if not match:
@@ -279,7 +299,7 @@ class LatexBackend:
                 unexplained = message
             else:
                 errors.setdefault(current, message)
-        return _Run(None, errors, unexplained)
+        return _Run(None, errors, unexplained, missing=missing)
 
     def _failure(self, run: _Run) -> Reject:
         if run.errors:
@@ -290,6 +310,13 @@ class LatexBackend:
             return Reject("latex-error", run.unexplained)
         return Reject("latex-no-page", f"{run.pages} pages for 1 body")
 
+    def _checked_pages(self, run: _Run, scales: Sequence[float]) -> list[Page | Reject]:
+        """The pages of a clean run, a body that lost a glyph rejected (its page lacks it)."""
+        pages: list[Page | Reject] = list(self._pages(run.pdf, scales))
+        for i, detail in run.missing.items():
+            pages[i] = Reject("missing-character", detail)
+        return pages
+
     def _pages(self, pdf: bytes, scales: Sequence[float]) -> list[Page]:
         document = pdfium.PdfDocument(pdf)
         pages = []
@@ -298,7 +325,9 @@ class LatexBackend:
             width, height = page.get_size()
             scale = min(scale, self.max_side / max(width, height, 1.0))
             bitmap = page.render(scale=scale, grayscale=True)
-            pages.append(Page(bitmap.to_pil().convert("L"), round(scale, 6)))
+            text = page.get_textpage()
+            pages.append(Page(bitmap.to_pil().convert("L"), round(scale, 6), text.get_text_range()))
+            text.close()
         return pages
 
 
