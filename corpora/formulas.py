@@ -38,7 +38,7 @@ TEXT_COMMANDS = ("\\text", "\\textrm", "\\textit", "\\textbf", "\\mbox", "\\oper
 _TOKEN = re.compile(r"\\(?:begin|end)\s*\{[A-Za-z*]+\}|\\[A-Za-z]+|\\.|[0-9]+(?:\.[0-9]+)?|\S", re.DOTALL)
 _ENVIRONMENT = re.compile(r"\\(begin|end)\s*\{")
 _SPACES = re.compile(r"\s+")
-_FUNCTION_WORD = re.compile(r"\b(arctan|sinh|cosh|sin|cos|tan|log|ln|exp|det|max|min|sup|inf|lim)(?=\w)")
+_FUNCTION_WORD = re.compile(r"\b(arctan|sinh|cosh|tanh|coth|sin|cos|tan|cot|log|ln|exp|det|max|min|sup|inf|lim)(?=\w)")
 _RELATION = re.compile(r"\s*([=<>≤≥≠≈≡∼∝≃⊂⊆∈→⇒⇔≪])\s*")
 
 
@@ -148,11 +148,26 @@ def user_formulas(path: str | Path) -> Corpus[str]:
 # --------------------------------------------------------------------------- plain-text reading
 
 
+# Operator names TeX prints as words and pylatexenc would drop (\det m would read "m").
+OPERATOR_NAMES = ("arg", "cot", "coth", "csc", "deg", "det", "dim", "gcd", "hom", "ker", "lg", "Pr", "sec", "tanh")
+
+
+def _root(node: Any, l2tobj: Any) -> str:
+    """``\\sqrt[n]{x}`` as ``√[n](x)``: the index is drawn, so the reading keeps it (pylatexenc
+    passes its converter by this argument's name)."""
+    index, radicand = (l2tobj.nodelist_to_text([arg]) if arg is not None else "" for arg in node.nodeargd.argnlist)
+    return f"√[{index}]({radicand})" if index else f"√({radicand})"
+
+
 @functools.cache
 def _latex2text() -> Any:
-    from pylatexenc.latex2text import LatexNodes2Text
+    from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
-    return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+    context = get_default_latex_context_db()
+    context.add_context_category("gotforge-math", prepend=True, macros=[
+        *(MacroTextSpec(name, simplify_repl=name) for name in OPERATOR_NAMES), MacroTextSpec("sqrt", simplify_repl=_root),
+    ])
+    return LatexNodes2Text(latex_context=context, math_mode="text", strict_latex_spaces=True)
 
 
 def compact_latex(latex: str) -> str:

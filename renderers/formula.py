@@ -7,7 +7,10 @@ limits, matrices, ``cases``, accents, Greek, nested scripts, long equations) or 
 formula per line (:func:`corpora.formulas.user_formulas`). Every target is in the normalised spelling
 of :func:`corpora.formulas.normalize_latex`, and that exact text is what the page renders (inside
 ``\\[ … \\]``). A formula MathJax cannot typeset is rejected with its TeX error (``math-error``); one
-wider or taller than the page, ``too-large``.
+wider or taller than the page, ``too-large``; one that closes its display and opens another
+(``\\]…\\[``), of which the image would show only part, ``several-display-blocks``. ``validate``
+compares the letters and digits of the target, and of ``meta["plain"]``, with the glyphs MathJax
+drew (the page returns them in ``Sample.drawn``).
 
 GOT asks for LaTeX with the formatted prompt, so ``task`` is ``format``; ``meta["plain"]`` holds the
 formula read as Unicode text (pylatexenc), so the trainer can ask ``OCR: `` of the same image.
@@ -29,6 +32,7 @@ from corpora.base import Corpus
 from corpora.formulas import generate_formula, latex_to_plain, user_formulas
 from renderers.base import Reject, Sample
 from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
+from renderers.readback import count_difference, word_counts
 
 PAPERS = ("#ffffff", "#ffffff", "#ffffff", "#fbf8ef", "#f4f4f4", "#fdfdf8")
 INKS = ("#000000", "#000000", "#111111", "#1a1a2e", "#202020", "#0b2545", "#3a1f04")
@@ -45,7 +49,7 @@ class FormulaRenderer:
     name: ClassVar[str] = "formula"
     markup: ClassVar[str] = "latex"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     Options: ClassVar[type[Options]] = Options
 
     def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:
@@ -75,11 +79,20 @@ class FormulaRenderer:
         assert png is not None
         image = Image.open(io.BytesIO(png))
         meta.update(look, lang="en", plain=latex_to_plain(latex), width_px=image.width, height_px=image.height)
-        return Sample([image], latex, meta, png=[png])
+        return Sample([image], latex, meta, png=[png], drawn={"glyphs": captured.result["glyphs"]})
 
     def validate(self, sample: Sample) -> None:
+        """The letters and digits of the target, and of the recorded plain reading, are those MathJax
+        drew, each as often (:func:`renderers.readback.word_counts`: MathJax lays scripts, roots and
+        fractions out in its own order, and draws operators and delimiters from pieces)."""
         if not sample.meta["plain"].strip():
             raise Reject("empty-plain", "the formula reads as no text")
+        if "glyphs" not in sample.drawn:
+            raise Reject("nothing-to-check", "the sample carries no drawn glyphs")
+        drawn = word_counts(sample.drawn["glyphs"])
+        for label, text in (("target", latex_to_plain(sample.target)), ("plain reading", sample.meta["plain"])):
+            if word_counts(text) != drawn:
+                raise Reject("label-not-drawn", f"{label}: {count_difference(word_counts(text), drawn)}")
 
     def close(self) -> None:
         self.page.close()

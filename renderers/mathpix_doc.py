@@ -82,14 +82,16 @@ class MathpixDocRenderer:
     name: ClassVar[str] = "mathpix-doc"
     markup: ClassVar[str] = "mmd"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "5"
+    version: ClassVar[str] = "6"
     Options: ClassVar[type[Options]] = Options
 
     def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:
         self.options = options or Options()
         self.corpus: Corpus[Document] | None = user_documents(corpus_path) if corpus_path is not None else None
+        # A user document may show images from its own folder, and no other file.
+        readable = () if corpus_path is None else (corpus_path if corpus_path.is_dir() else corpus_path.parent,)
         self.page = BrowserPage(JS_DIR / "mathpix.html", viewport=VIEWPORT, timeout_s=self.options.timeout_s,
-                                recycle_every=self.options.recycle_every)
+                                recycle_every=self.options.recycle_every, readable=readable)
 
     def sample_look(self, rng: np.random.Generator, lang: str) -> dict[str, Any]:
         o = self.options

@@ -77,9 +77,10 @@ def char_counts(text: str) -> collections.Counter[str]:
 
 
 def word_counts(text: str) -> collections.Counter[str]:
-    """How often each letter and digit occurs in ``text`` (NFKC, so a math italic x is an x).
-    Modifier letters (accents such as ˆ drawn over a symbol) are not counted."""
-    text = unicodedata.normalize("NFKC", text)
+    """How often each letter and digit occurs in ``text``, accents aside (NFKD: a math italic x is
+    an x, x̂ is an x; MathJax draws the accent as a glyph of its own). Modifier letters, such as
+    the ˆ MathJax draws, are not counted."""
+    text = unicodedata.normalize("NFKD", text)
     return collections.Counter(ch for ch in text if unicodedata.category(ch) in _WORD)
 
 

@@ -109,12 +109,31 @@ def test_non_local_request_is_blocked_and_the_sample_rejected(page, tmp_path):
         page.render("image", {"url": "http://example.com/pixel.png"})
     assert info.value.reason == "network-request"
     assert "http://example.com/pixel.png" in info.value.detail
-    # A local file is served, and the page goes on working.
-    local = tmp_path / "pixel.png"
-    Image.new("RGB", (4, 4), "red").save(local)
-    assert page.render("image", {"url": local.as_uri()}).png is not None
+    # A file beside the page is served, and the page goes on working.
+    beside = page.html.parent / "pixel.png"
+    Image.new("RGB", (4, 4), "red").save(beside)
+    assert page.render("image", {"url": beside.as_uri()}).png is not None
     with pytest.raises(Reject, match="network-request"):
         page.render("image", {"url": "https://127.0.0.1:9/x.png"})
+
+
+def test_files_outside_the_readable_folders_are_blocked_and_the_sample_rejected(test_page, tmp_path):
+    corpus, elsewhere = tmp_path / "corpus", tmp_path / "elsewhere"
+    for folder in (corpus, elsewhere):
+        folder.mkdir()
+        Image.new("RGB", (4, 4), "red").save(folder / "pixel.png")
+    (corpus / "link.png").symlink_to(elsewhere / "pixel.png")
+    reader = BrowserPage(test_page, viewport=(400, 200), timeout_s=3.0, readable=(corpus,))
+    try:
+        assert reader.render("image", {"url": (corpus / "pixel.png").as_uri()}).png is not None
+        for url in ("file:///etc/passwd", (elsewhere / "pixel.png").as_uri(), (corpus / "link.png").as_uri(),
+                    (corpus / ".." / "elsewhere" / "pixel.png").as_uri()):
+            with pytest.raises(Reject) as info:
+                reader.render("image", {"url": url})
+            assert info.value.reason == "local-file-request" and "file://" in info.value.detail
+        assert reader.render("image", {"url": (corpus / "pixel.png").as_uri()}).png is not None
+    finally:
+        reader.close()
 
 
 def test_hung_page_is_timed_out_and_the_browser_restarted(test_page):

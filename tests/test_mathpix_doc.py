@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from corpora import documents
 from corpora.base import build_corpus
@@ -143,6 +144,28 @@ def test_a_document_that_needs_the_network_is_rejected(tmp_path):
         assert "example.com/logo.png" in info.value.detail
     finally:
         remote.close()
+
+
+def test_a_document_may_show_files_of_its_own_folder_and_no_other(tmp_path):
+    """``![](/etc/passwd)`` in a user document (a path the page resolves to a ``file:`` URL) must not
+    put that file into a sample; markdown-it itself refuses ``file:`` links and draws them as text."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    Image.new("RGB", (8, 8), "red").save(folder / "figure.png")
+    (folder / "own.mmd").write_text(f"![figure]({folder / 'figure.png'})\n", encoding="utf-8")
+    documents = MathpixDocRenderer(corpus_path=folder)
+    try:
+        documents.render(np.random.default_rng(0))
+        (folder / "own.mmd").unlink()
+        for link in ("/etc/passwd", "../" * 12 + "etc/passwd"):
+            (folder / "stolen.mmd").write_text(f"![x]({link})\n", encoding="utf-8")
+            stolen = MathpixDocRenderer(corpus_path=folder)
+            with pytest.raises(Reject) as info:
+                stolen.render(np.random.default_rng(1))
+            assert info.value.reason == "local-file-request" and "file:///etc/passwd" in info.value.detail
+            stolen.close()
+    finally:
+        documents.close()
 
 
 def test_purging_the_browser_memory_changes_no_pixel(renderer):

@@ -13,10 +13,14 @@ Life cycle of one :class:`BrowserPage` (one per renderer instance, so one per wo
   to check the config); the browser is launched, the page loaded and the libraries initialised on
   the first :meth:`BrowserPage.render`. Per sample only the content is pushed in (one call of a
   function the page defines) and the rendered area is captured (:meth:`BrowserPage._screenshot`).
-* **No network.** Every request goes through ``page.route``: ``file:``, ``data:`` and ``blob:``
-  URLs are served, anything else is aborted and recorded, and the sample that asked for it is
-  rejected with reason ``network-request`` (the URLs in the detail). A page function waits for the
-  images it inserted, so a request is always routed before its sample is finished.
+* **No network, no files but its own.** Every request goes through ``page.route``: ``data:`` and
+  ``blob:`` URLs are served, and ``file:`` URLs inside the page's own folder (the HTML and its
+  libraries) or a folder the renderer names readable (its user corpus: ``readable``); anything else
+  is aborted and recorded, and the sample that asked for it is rejected with reason
+  ``network-request`` or ``local-file-request`` (the URLs in the detail), so a user document's
+  ``![](file:///etc/passwd)`` never puts that file into a sample. Paths are compared after resolving
+  symbolic links and ``..``. A page function waits for the images it inserted, so a request is
+  always routed before its sample is finished.
 * **Timeouts and restarts.** A call that does not finish within ``timeout_s`` (a hung page), or a
   browser that crashed or was killed, is handled by killing the browser process, launching a fresh
   one and rendering the same sample again, once. The page functions are pure functions of their
@@ -66,6 +70,7 @@ import uuid
 import weakref
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import pydantic
 
@@ -95,7 +100,7 @@ CHROMIUM_ARGS = (
     "--disable-extensions",
     "--font-render-hinting=none",
 )
-LOCAL_SCHEMES = ("file:", "data:", "blob:")
+INLINE_SCHEMES = ("data:", "blob:")  # content carried in the page itself
 PURGE_EVERY = 50  # samples between two purge_memory() calls
 
 
@@ -217,6 +222,7 @@ class BrowserPage:
     page's life (render areas must lie inside it). ``scale``: device pixels per CSS pixel.
     ``headless_shell``: draw with :data:`HEADLESS_SHELL` (None: when it is installed); the output
     is the same either way but for fallback glyphs (module docstring), only the speed differs.
+    ``readable``: folders whose files the page may load besides its own (a user corpus).
     """
 
     def __init__(
@@ -228,8 +234,10 @@ class BrowserPage:
         recycle_every: int = 1000,
         load_timeout_s: float = 60.0,
         headless_shell: bool | None = None,
+        readable: tuple[Path, ...] = (),
     ) -> None:
         self.html = Path(html).resolve()
+        self.readable = (self.html.parent, NODE_MODULES.resolve(), *(Path(p).resolve() for p in readable))
         self.headless_shell = HEADLESS_SHELL.exists() if headless_shell is None else headless_shell
         self.viewport = viewport
         self.scale = scale
@@ -284,10 +292,11 @@ class BrowserPage:
         session.blocked = []
         session.killed_by_watchdog = False
         blocked = session.blocked
+        readable = self.readable
 
         def route(route: Any) -> None:
             url = route.request.url
-            if url.startswith(LOCAL_SCHEMES):
+            if url.startswith(INLINE_SCHEMES) or (url.startswith("file:") and _inside(url, readable)):
                 route.continue_()
             else:
                 blocked.append(url)
@@ -369,7 +378,9 @@ class BrowserPage:
         finally:
             watchdog.cancel()
         if session.blocked:
-            raise Reject("network-request", ", ".join(session.blocked[:3]))
+            local = [url for url in session.blocked if url.startswith("file:")]
+            urls = list(dict.fromkeys(local or session.blocked))
+            raise Reject("local-file-request" if local else "network-request", ", ".join(urls[:3]))
         if not isinstance(result, dict):
             raise Reject("page-error", f"{function} returned {type(result).__name__}, expected an object")
         if "reject" in result:
@@ -437,6 +448,12 @@ class BrowserPage:
             if "screenshotData" in frame:
                 return base64.b64decode(frame["screenshotData"])
         raise _BrowserFailure("browser-crash", f"no screenshot in {BEGIN_FRAME_TRIES} frames")
+
+
+def _inside(url: str, folders: tuple[Path, ...]) -> bool:
+    """Whether the ``file:`` URL names a file inside one of ``folders`` (links and ``..`` resolved)."""
+    path = Path(unquote(urlparse(url).path)).resolve()
+    return any(path.is_relative_to(folder) for folder in folders)
 
 
 class _BrowserFailure(Exception):

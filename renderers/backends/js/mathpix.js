@@ -54,6 +54,38 @@ async function settleImages(root) {
   await Promise.all([...root.querySelectorAll("img")].map((img) => img.decode().catch(() => null)));
 }
 
+// The characters MathJax drew under root, in document order: each glyph's code point (its data-c)
+// and the text of <text> nodes (characters its fonts lack, such as CJK).
+function drawnGlyphs(root) {
+  return [...root.querySelectorAll("[data-c], text")].map((node) => node.tagName.toLowerCase() === "text"
+    ? node.textContent : String.fromCodePoint(parseInt(node.getAttribute("data-c"), 16))).join("");
+}
+
+// What a reader sees of a block: its text, each formula as the characters MathJax drew, and the
+// numbers of ordered lists (CSS markers, not text). Elements the page hides are left out.
+function drawnText(block) {
+  const copy = block.cloneNode(true);
+  for (const math of copy.querySelectorAll("mjx-container")) {
+    math.replaceWith(document.createTextNode(` ${drawnGlyphs(math)} `));
+  }
+  for (const list of copy.querySelectorAll("ol")) {
+    let number = list.start - 1;
+    for (const item of list.children) {
+      if (item.tagName !== "LI") continue;
+      number = item.hasAttribute("value") ? Number(item.getAttribute("value")) : number + 1;
+      item.prepend(document.createTextNode(`${number}. `));
+    }
+  }
+  return copy.textContent;
+}
+
+// Text under root outside its math (a formula that closed its display and opened another).
+function textOutsideMath(root) {
+  const copy = root.cloneNode(true);
+  for (const math of copy.querySelectorAll("mjx-container")) math.remove();
+  return copy.textContent.trim();
+}
+
 function outward(rect, pad) {
   const x = Math.max(0, Math.floor(rect.left - pad)), y = Math.max(0, Math.floor(rect.top - pad));
   return {x, y, width: Math.ceil(rect.right + pad) - x, height: Math.ceil(rect.bottom + pad) - y};
@@ -61,7 +93,10 @@ function outward(rect, pad) {
 
 // payload: {latex, font_px, ink, paper, pad, max_width, max_height}
 // The formula is typeset to MathJax's SVG (glyphs as paths), which is drawn onto a canvas of the paper
-// colour and exported as PNG in the page: no screenshot, so no wait for a compositor frame.
+// colour and exported as PNG in the page: no screenshot, so no wait for a compositor frame. Returns
+// {png, glyphs}: the characters drawn, which the renderer's validate compares with the target. A
+// formula that holds "\]…\[" or "$$" typesets as several blocks with text between them, of
+// which the image would show one: it is rejected.
 window.renderFormula = async (p) => {
   resetLibrary();
   texErrors = [];
@@ -70,6 +105,10 @@ window.renderFormula = async (p) => {
   stage.innerHTML = MM.markdownToHTML("\\[" + p.latex + "\\]", MMD_OPTIONS);
   const failures = mathFailures(stage);
   if (failures.length) return {reject: {reason: "math-error", detail: failures.join("; ")}};
+  const blocks = stage.querySelectorAll("mjx-container").length, outside = textOutsideMath(stage);
+  if (blocks > 1 || outside) {
+    return {reject: {reason: "several-display-blocks", detail: `${blocks} blocks, text between: ${outside.slice(0, 60)}`}};
+  }
   const svg = stage.querySelector("mjx-container svg");
   if (!svg) return {reject: {reason: "math-error", detail: "no formula rendered"}};
   const rect = svg.getBoundingClientRect();
@@ -102,14 +141,14 @@ window.renderFormula = async (p) => {
   context.fillRect(0, 0, canvasWidth, canvasHeight);
   context.drawImage(image, p.pad, p.pad, width, height);
   image.src = "";
-  return {png: canvas.toDataURL("image/png").split(",")[1]};
+  return {png: canvas.toDataURL("image/png").split(",")[1], glyphs: drawnGlyphs(svg)};
 };
 
 // payload: {blocks: [mmd], width, height, margin: [top, right, bottom, left], columns, gap,
 //           font_family, font_px, line_height, ink, paper, align}
 // Blocks are rendered in order into a fixed page: a block wider than its column (a long formula, a
 // wide table) is left out, and the first block that runs past the page ends it. Returns the indices
-// of the blocks on the page.
+// of the blocks on the page and, for the renderer's validate, the text drawn of each (drawnText).
 window.renderDocument = async (p) => {
   resetLibrary();
   texErrors = [];
@@ -167,7 +206,8 @@ window.renderDocument = async (p) => {
     if (past) block.remove(); else kept.push(Number(block.dataset.index));
   }
   if (kept.length === 0) return {reject: {reason: "nothing-fits", detail: "no block fits the page"}};
-  return {kept, clip: {x: 0, y: 0, width: p.width, height: p.height}};
+  const texts = [...content.children].map(drawnText);
+  return {kept, texts, clip: {x: 0, y: 0, width: p.width, height: p.height}};
 };
 
 window.gotforgeReady = true;
