@@ -39,7 +39,8 @@ from renderers import registry
 
 # Targets on the 2-core reference machine (samples/s/core, one worker), from the issues.
 TARGETS = {"molecule": 100.0, "chart-matplotlib": 20.0, "text-page": 10.0, "sheet-music": 15.0,
-           "latex-table": 20.0, "geometry": 20.0, "mathpix-doc": 10.0, "formula": 20.0, "chart-echarts": 15.0}
+           "latex-table": 20.0, "geometry": 20.0, "mathpix-doc": 10.0, "formula": 20.0, "chart-echarts": 15.0,
+           "scene-text": 30.0}
 # About ten seconds of one-worker work per renderer at the target speed.
 DEFAULT_SECONDS = 10.0
 SHARDS = 10
