@@ -15,9 +15,11 @@ composer header, and the paper colour.
 Label rule: the target is the **kern text handed to Verovio, exactly: the title (``!!!OTL``) and
 composer (``!!!COM``) records are in it only when the header was drawn. ``validate`` rejects a
 label that does not parse as Humdrum with consistent rhythm (checked at the text level first: a
-malformed file can abort Verovio's reader), that Verovio does not load, or whose note count
+malformed file can abort Verovio's reader), that Verovio does not load, whose note count
 (pitched tokens, each chord note counted: :func:`corpora.music.kern.count_notes`) differs from the
-number of notes in the SVG (``class="note"`` elements, recorded as ``meta["svg_notes"]``).
+number of notes in the SVG (``class="note"`` elements, recorded as ``meta["svg_notes"]``), or whose
+pitches are not those of the notes Verovio drew (``Sample.drawn``, read from its MEI of the loaded
+score; :mod:`renderers.kern_pitches`): a note changed in the label changes its pitch.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from corpora.music.generator import GeneratorSettings, generate
 from corpora.music.kern import KernScore, count_notes, parse_humdrum
 from corpora.music.library import scores
 from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, SubsetOf
+from renderers.kern_pitches import drawn_pitches, label_pitches
 
 FONTS = ("Leipzig", "Bravura", "Gootville", "Petaluma", "Leland")  # bundled with Verovio 4+
 PAPERS = {  # tone: (probability, lowest RGB, highest RGB)
@@ -200,7 +203,7 @@ class SheetMusicRenderer:
             "width": image.width,
             "height": image.height,
         }
-        return Sample([image], kern, meta, png=[png])
+        return Sample([image], kern, meta, png=[png], drawn={"pitches": drawn_pitches(self.toolkit.getMEI())})
 
     def svg(self, kern: str, options: dict[str, Any]) -> str:
         """Lay ``kern`` out with every option set (nothing carries over from the last sample)."""
@@ -248,6 +251,12 @@ class SheetMusicRenderer:
         notes = count_notes(sample.target)
         if notes != sample.meta["svg_notes"]:
             raise Reject("note-count-mismatch", f"label has {notes} notes, the SVG {sample.meta['svg_notes']}")
+        if "pitches" not in sample.drawn:
+            raise Reject("nothing-to-check", "the sample carries no drawn pitches")
+        label, drawn = label_pitches(sample.target), sample.drawn["pitches"]
+        if label != drawn:
+            raise Reject("pitch-not-drawn", f"label only: {sorted((label - drawn).elements())[:4]}, "
+                                            f"drawn only: {sorted((drawn - label).elements())[:4]}")
 
     def close(self) -> None:
         self._toolkit = None

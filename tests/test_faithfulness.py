@@ -69,3 +69,43 @@ def test_a_formula_that_splits_into_several_display_blocks_is_rejected(tmp_path,
             renderer.render(np.random.default_rng(0))
     finally:
         renderer.close()
+
+
+def renderer_named(name: str, **options):
+    cls = registry.load(name)
+    return cls(cls.Options(**options))
+
+
+def raise_a_third(match: re.Match) -> str:
+    """A kern pitch (a letter repeated for the octave) two letters up, same case and octave marks."""
+    run = match.group()
+    letter = "abcdefg"[("abcdefg".index(run[0].lower()) + 2) % 7]
+    return (letter.upper() if run[0].isupper() else letter) * len(run)
+
+
+def test_sheet_music_with_one_note_changed_is_rejected():
+    renderer = renderer_named("sheet-music")
+    try:
+        for seed in range(6):  # generated pieces and corpus excerpts alike
+            sample = first_valid(renderer, range(seed * 10, seed * 10 + 10))
+            lines = sample.target.split("\n")
+            row = next(i for i, line in enumerate(lines)
+                       if line[:1] not in ("!", "*", "=", "") and re.search(r"[A-Ga-g]", line))
+            lines[row] = change_first(r"([A-Ga-g])\1*", lines[row], raise_a_third)
+            with pytest.raises(Reject, match="pitch-not-drawn"):
+                renderer.validate(tampered(sample, "\n".join(lines)))
+    finally:
+        renderer.close()
+
+
+def test_molecule_with_one_atom_changed_is_rejected():
+    renderer = renderer_named("molecule")
+    try:
+        for seed in range(5):
+            sample = first_valid(renderer, range(seed * 10, seed * 10 + 10))
+            bad = change_first(r"(?<![A-Za-z\[])([CNO])(?![a-z])", sample.target,
+                               lambda m: {"C": "N", "N": "O", "O": "S"}[m.group()])
+            with pytest.raises(Reject, match="label-not-faithful"):
+                renderer.validate(tampered(sample, bad))
+    finally:
+        renderer.close()
