@@ -55,7 +55,7 @@ class SceneTextRenderer:
     name = "scene-text"
     markup = "text"
     task = "ocr"
-    version = "1"
+    version = "2"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
@@ -158,7 +158,7 @@ class SceneTextRenderer:
             passage = self.texts[lang].sample(rng)
             paragraph = normalise(passage[int(rng.integers(len(passage)))])
             if lang == "zh":
-                units, count, joiner = list(paragraph.replace(" ", "")), int(rng.integers(o.chars[0], o.chars[1] + 1)), ""
+                units, count, joiner = list(paragraph), int(rng.integers(o.chars[0], o.chars[1] + 1)), ""
             else:
                 units, count, joiner = paragraph.split(" "), int(rng.integers(o.words[0], o.words[1] + 1)), " "
             start = int(rng.integers(max(1, len(units) - count + 1)))
