@@ -1,3 +1,3 @@
 """Corpora: where renderers get their content. Each has an offline default that a registry
-package ships (Debian's fortunes, RDKit's data files, ...) and accepts user files
-(:func:`corpora.base.read_user_corpus`)."""
+package ships (Debian's fortunes, RDKit's data files, ...) and accepts user files, read lazily
+(:func:`corpora.indexed.open_corpus`)."""

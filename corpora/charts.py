@@ -26,7 +26,7 @@ holds exactly the numbers the picture shows. Generated values are rounded to 0-3
 (at least two significant digits) before they are drawn.
 
 User charts: a ``.jsonl`` file of one chart dict per line (or a ``.json`` file / a folder of
-``.json`` files, one chart each), read with :func:`corpora.base.read_user_corpus`. A malformed row
+``.json`` files, one chart each), read with :func:`corpora.indexed.open_corpus`. A malformed row
 becomes a :class:`~corpora.base.BadItem` counted by reason: ``bad-json``, ``not-an-object``,
 ``missing-key``, ``unknown-key``, ``not-a-string``, ``empty-values``, ``empty-name``,
 ``ragged-series``, ``not-a-number``, ``not-finite``.
@@ -45,7 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from corpora.base import BadItem, Corpus, read_user_corpus
+from corpora.base import BadItem
+from corpora.indexed import IndexedCorpus, open_corpus
 from corpora.text import default_passages, words
 
 Number = int | float
@@ -179,9 +180,11 @@ def parse_chart(raw: Any) -> Chart:
     return Chart(raw["title"], raw["source"], raw["x_title"], raw["y_title"], parsed)
 
 
-def user_charts(path: str | Path) -> Corpus[Chart]:
+def user_charts(path: str | Path) -> IndexedCorpus[Chart]:
     """User charts: a ``.jsonl`` file of chart dicts, a ``.json`` file, or a folder of ``.json`` files."""
-    return read_user_corpus(path, parse_chart, suffixes=(".jsonl", ".json"))
+    from corpora.split import chart_key  # corpora.split reads charts through this module
+
+    return open_corpus(path, parse_chart, key=chart_key, suffixes=(".jsonl", ".json"), whole_file_suffixes=(".json",))
 
 
 # --------------------------------------------------------------------------- generator
@@ -325,7 +328,7 @@ def _phrase(rng: np.random.Generator, lang: str) -> str:
     """A short clause from the text corpus, or '' when none of the right length turns up."""
     low, high = (12, 48) if lang == "en" else (4, 16)
     for _ in range(4):
-        paragraph = default_passages(lang).sample(rng)
+        paragraph = default_passages((lang,)).sample(rng)
         paragraph = paragraph[int(rng.integers(len(paragraph)))]
         clauses = [c.strip().strip("-'*`~_").strip() for c in _CLAUSE.split(paragraph)]
         fitting = [c for c in clauses if low <= len(c) <= high and not any(ch.isdigit() for ch in c)]

@@ -39,7 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from corpora.base import BadItem, Corpus, read_user_corpus
+from corpora.base import BadItem
+from corpora.indexed import IndexedCorpus, open_corpus
+from corpora.split import document_key
 from corpora.formulas import _Gen, compact_latex, generate_formula, latex_to_plain, normalize_latex
 from corpora.tables import plain_cells, plain_text, random_table
 from corpora.text import default_passages, detect_lang, words
@@ -131,7 +133,7 @@ def _heading(rng: np.random.Generator, lang: str, level: int, number: int | None
 
 
 def _paragraphs(rng: np.random.Generator, lang: str) -> list[str]:
-    passage = default_passages(lang).sample(rng)
+    passage = default_passages((lang,)).sample(rng)
     return [p for p in passage if p.strip()]
 
 
@@ -238,15 +240,11 @@ def parse_document(raw: Any) -> Document:
     return Document(tuple(blocks), detect_lang(raw), {"source": "user"})
 
 
-def user_documents(path: str | Path) -> Corpus[Document]:
-    """User documents: a ``.mmd``/``.md`` file, or a folder of them (one document per file)."""
-    path = Path(path)
-    if path.is_file():
-        text = path.read_text(encoding="utf-8")
-        from corpora.base import build_corpus, fingerprint_of
-
-        return build_corpus(str(path), [(str(path), text)], parse_document, fingerprint=fingerprint_of(path))
-    return read_user_corpus(path, parse_document, suffixes=(".mmd", ".md"))
+def user_documents(path: str | Path) -> IndexedCorpus[Document]:
+    """User documents: a ``.mmd``/``.md`` file, or a folder of them (one document per file), or a
+    ``.jsonl`` file of ``.mmd`` strings."""
+    suffixes = (".mmd", ".md")
+    return open_corpus(path, parse_document, key=document_key, suffixes=suffixes, whole_file_suffixes=suffixes)
 
 
 # --------------------------------------------------------------------------- plain reading

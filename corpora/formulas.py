@@ -32,7 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from corpora.base import BadItem, Corpus, read_user_corpus
+from corpora.base import BadItem
+from corpora.indexed import IndexedCorpus, open_corpus
+from corpora.split import formula_key
 
 TEXT_COMMANDS = ("\\text", "\\textrm", "\\textit", "\\textbf", "\\mbox", "\\operatorname")
 _TOKEN = re.compile(r"\\(?:begin|end)\s*\{[A-Za-z*]+\}|\\[A-Za-z]+|\\.|[0-9]+(?:\.[0-9]+)?|\S", re.DOTALL)
@@ -140,9 +142,9 @@ def parse_formula(raw: Any) -> str:
     return normalize_latex(text)
 
 
-def user_formulas(path: str | Path) -> Corpus[str]:
+def user_formulas(path: str | Path) -> IndexedCorpus[str]:
     """User formulas: a file of one formula per line, or a folder of such ``.txt``/``.tex`` files."""
-    return read_user_corpus(path, parse_formula, suffixes=(".txt", ".tex"), lines_in_folders=True)
+    return open_corpus(path, parse_formula, key=formula_key, suffixes=(".txt", ".tex"), lines_in_folders=True)
 
 
 # --------------------------------------------------------------------------- plain-text reading

@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from corpora.base import BadItem, Corpus, read_user_corpus
+from corpora.base import BadItem
+from corpora.indexed import IndexedCorpus, open_corpus
+from corpora.split import latex_key
 from corpora.latex_source import balanced, unsafe_command
 
 KINDS = ("triangle", "rectangle", "circle", "inscribed", "function")
@@ -328,6 +330,6 @@ def parse_figure(raw: Any) -> Figure:
     return Figure(tikz, {"kind": "user"})
 
 
-def user_figures(path: str | Path) -> Corpus[Figure]:
-    """A folder of ``.tikz`` files (one tikzpicture each), or a ``.jsonl`` file of TikZ strings."""
-    return read_user_corpus(path, parse_figure, suffixes=(".tikz",))
+def user_figures(path: str | Path) -> IndexedCorpus[Figure]:
+    """A ``.tikz`` file or a folder of them (one tikzpicture each), or a ``.jsonl`` file of TikZ strings."""
+    return open_corpus(path, parse_figure, key=latex_key, suffixes=(".tikz",), whole_file_suffixes=(".tikz",))

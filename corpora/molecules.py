@@ -41,12 +41,9 @@ from typing import Any
 import rdkit
 from rdkit import Chem, RDConfig, rdBase
 
-from corpora.base import (
-    BadItem,
-    Corpus,
-    CorpusError,
-    read_user_corpus,
-)
+from corpora.base import BadItem, CorpusError
+from corpora.indexed import IndexedCorpus, in_memory, open_corpus
+from corpora.split import molecule_key
 
 FILTER_VERSION = 1  # bump when check_smiles keeps a different set: it names the cache file
 MIN_HEAVY_ATOMS = 3
@@ -129,6 +126,7 @@ def check_smiles(smiles: str) -> str:
 
 def _parse_line(raw: Any) -> MoleculeItem:
     """A user item: ``SMILES [name]`` text, a JSON string, or ``{"smiles": ..., "name": ...}``."""
+    _quiet = rdBase.BlockLogs()  # bad items are counted by reason with examples: no stderr noise
     if isinstance(raw, dict):
         smiles, name = raw.get("smiles"), raw.get("name") or ""
         if not isinstance(smiles, str):
@@ -142,11 +140,10 @@ def _parse_line(raw: Any) -> MoleculeItem:
     return MoleculeItem(check_smiles(smiles), name[0].strip() if name else "")
 
 
-def user_molecules(path: str | Path) -> Corpus[MoleculeItem]:
-    """A user corpus: a ``.smi``/``.txt``/``.jsonl`` file, or a folder of ``.smi``/``.txt`` files."""
-    path = Path(path)
-    _quiet = rdBase.BlockLogs()  # bad lines are counted by reason with examples: no stderr noise
-    return read_user_corpus(path, _parse_line, suffixes=USER_SUFFIXES, lines_in_folders=True)
+def user_molecules(path: str | Path) -> IndexedCorpus[MoleculeItem]:
+    """A user corpus: a ``.smi``/``.txt``/``.jsonl``/``.parquet`` file, or a folder of ``.smi``/``.txt``
+    files."""
+    return open_corpus(path, _parse_line, key=molecule_key, suffixes=USER_SUFFIXES, lines_in_folders=True)
 
 
 def _source_rows(source: Source) -> Iterator[tuple[str, str]]:
@@ -220,7 +217,7 @@ def _read_cache(path: Path) -> list[MoleculeItem] | None:
 
 
 @functools.lru_cache(maxsize=1)
-def default_molecules() -> Corpus[MoleculeItem]:
+def default_molecules() -> IndexedCorpus[MoleculeItem]:
     """The built-in corpus: RDKit's shipped molecules, loaded from the cache or built once."""
     path = cache_path()
     items = _read_cache(path)
@@ -233,9 +230,15 @@ def default_molecules() -> Corpus[MoleculeItem]:
             f"reinstall rdkit or pass --corpus with a .smi file"
         )
     version = f"{rdkit.__version__}-v{FILTER_VERSION}"
-    return Corpus(f"rdkit-data-{version}", items, fingerprint=f"rdkit-molecules-{version}")
+    raw = ((f"{path}:{number}", item) for number, item in enumerate(items, start=1))
+    return in_memory(f"rdkit-data-{version}", raw, _checked, key=molecule_key, fingerprint=f"rdkit-molecules-{version}")
 
 
-def molecules(corpus_path: str | Path | None) -> Corpus[MoleculeItem]:
+def _checked(item: MoleculeItem) -> MoleculeItem:
+    """A built-in item: checked when the cache was built."""
+    return item
+
+
+def molecules(corpus_path: str | Path | None) -> IndexedCorpus[MoleculeItem]:
     """User molecules if a path is given, else RDKit's shipped molecules."""
     return user_molecules(corpus_path) if corpus_path is not None else default_molecules()

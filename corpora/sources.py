@@ -33,6 +33,9 @@ nothing; a folder of whole files is hashed file by file once, and the result kep
 names, sizes and mtimes. It does not depend on where the corpus lies, so a moved corpus keeps its
 identity, and a ``.gz`` file has the fingerprint of its decompressed bytes.
 
+Two sources are not read from a path: :class:`InMemory` holds a built-in corpus's items (parsed once,
+in memory), and :class:`Subset` is a view of some items of another source (a split's).
+
 Sources hold no open file or mapping when pickled (they reopen on first read), so they can be sent to
 worker processes.
 """
@@ -263,6 +266,66 @@ class Concat:
         digest = hashlib.sha256()
         for label, part in zip(self.labels, self.parts):
             digest.update(f"{label}\0{part.fingerprint()}\0".encode())
+        return digest.hexdigest()[:16]
+
+
+class InMemory:
+    """Items already in memory (a built-in corpus, parsed when it was built), each with its provenance."""
+
+    def __init__(self, name: str, items: Sequence[RawItem], fingerprint: str = "") -> None:
+        self.name = name
+        self.entries = list(items)
+        self._fingerprint = fingerprint
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def raw(self, i: int) -> RawItem:
+        _check_range(self, i, i + 1)
+        return self.entries[i]
+
+    def raw_range(self, start: int, stop: int) -> list[RawItem]:
+        _check_range(self, start, stop)
+        return self.entries[start:stop]
+
+    def fingerprint(self) -> str:
+        """The fingerprint given when built, else a hash of every item's ``repr``."""
+        if not self._fingerprint:
+            digest = hashlib.sha256()
+            for entry in self.entries:
+                digest.update(repr(entry.raw).encode() + b"\0")
+            self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+
+class Subset:
+    """Some items of another source, by ascending index (a split's items): a view, nothing copied."""
+
+    def __init__(self, base: Source, indices: np.ndarray) -> None:
+        self.name = base.name
+        self.base = base
+        self.indices = np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def raw(self, i: int) -> RawItem:
+        _check_range(self, i, i + 1)
+        return self.base.raw(int(self.indices[i]))
+
+    def raw_range(self, start: int, stop: int) -> list[RawItem]:
+        """Read as few ranges of the base source as the indices allow (a split's items are mostly runs)."""
+        _check_range(self, start, stop)
+        wanted = np.asarray(self.indices[start:stop])
+        breaks = np.flatnonzero(np.diff(wanted) != 1) + 1
+        out: list[RawItem] = []
+        for run in np.split(wanted, breaks) if len(wanted) else []:
+            out.extend(self.base.raw_range(int(run[0]), int(run[-1]) + 1))
+        return out
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(self.base.fingerprint().encode() + b"\0")
+        digest.update(np.ascontiguousarray(self.indices, dtype="<i8").tobytes())
         return digest.hexdigest()[:16]
 
 

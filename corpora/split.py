@@ -7,16 +7,19 @@
     splits.counts                # {"test": ..., "train": ..., "val": ...}
     splits.duplicates            # items dropped as copies of an earlier one (with dedupe)
     splits.rejects, splits.examples    # bad items, in no split
+    select(corpus, {"train": 0.98, "heldout": 0.02}, "heldout")   # Selection: what a run renders
 
-Each good item is reduced to a **key**, its normalised content, by the function of its corpus kind in
-:data:`KEYS` (text: the text with whitespace collapsed; molecules: the canonical SMILES; documents:
-the ``.mmd`` text with whitespace collapsed; charts: the canonical chart JSON; formulas: the
-normalised LaTeX). Its **digest** is the first 8 bytes of the BLAKE2b hash of the key, as an unsigned
-64-bit integer; its top 53 bits, as a fraction, give a number ``u`` in [0, 1), and the item goes to
-the first split, in sorted name order, whose cumulative fraction exceeds ``u``. A split is therefore
-a function of content alone: the same molecule or line lands in the same split wherever it appears,
-in any corpus, in any order, on any machine, so held-out content never appears in training and
-copies of one item never straddle two splits. Fractions are met in expectation, not exactly.
+Each good item is reduced to a **key**, its normalised content, by the function of its corpus kind
+in :data:`KEYS` (text: the text with whitespace collapsed; molecules: the canonical SMILES;
+documents: the ``.mmd`` text with whitespace collapsed; charts: the canonical chart JSON; formulas:
+the normalised LaTeX; tables and TikZ figures: their source with whitespace collapsed; scores: the
+**kern records). A corpus carries its own key (``IndexedCorpus.key``), which :func:`select` uses.
+Its **digest** is the first 8 bytes of the BLAKE2b hash of the key, as an unsigned 64-bit integer;
+its top 53 bits, as a fraction, give a number ``u`` in [0, 1), and the item goes to the first split,
+in sorted name order, whose cumulative fraction exceeds ``u``. A split is therefore a function of
+content alone: the same molecule or line lands in the same split wherever it appears, in any corpus,
+in any order, on any machine, so held-out content never appears in training and copies of one item
+never straddle two splits. Fractions are met in expectation, not exactly.
 
 With ``dedupe``, items with the same digest are kept once, the first (lowest index). Two different
 keys share a 64-bit digest with a chance of about n²/2⁶⁵ for n items: negligible at corpus sizes.
@@ -76,12 +79,25 @@ def formula_key(latex: str) -> str:
     return latex
 
 
+def latex_key(item: Any) -> str:
+    """A :class:`corpora.tables.Table`'s or :class:`corpora.geometry.Figure`'s LaTeX source, whitespace
+    collapsed."""
+    return " ".join((getattr(item, "latex", None) or item.tikz).split())
+
+
+def score_key(score: Any) -> str:
+    """A :class:`corpora.music.kern.KernScore`'s **kern records (its body)."""
+    return score.body
+
+
 KEYS: dict[str, Callable[[Any], str]] = {
     "text": text_key,
     "molecules": molecule_key,
     "documents": document_key,
     "charts": chart_key,
     "formulas": formula_key,
+    "latex": latex_key,
+    "scores": score_key,
 }
 
 
@@ -116,11 +132,14 @@ def _cuts(fractions: Mapping[str, float]) -> tuple[list[str], np.ndarray]:
     return names, cuts
 
 
+def _units(values: np.ndarray) -> np.ndarray:
+    return (values >> np.uint64(11)).astype(np.float64) / float(1 << 53)  # exact: 53 bits fit a double
+
+
 def assign(values: np.ndarray, good: np.ndarray, fractions: Mapping[str, float], dedupe: bool) -> np.ndarray:
     """The split of each item (an index into the sorted split names), or ``REJECT`` / ``DUPLICATE``."""
     _, cuts = _cuts(fractions)
-    units = (values >> np.uint64(11)).astype(np.float64) / float(1 << 53)  # exact: 53 bits fit a double
-    labels = np.searchsorted(cuts, units, side="right").astype(np.int8)
+    labels = np.searchsorted(cuts, _units(values), side="right").astype(np.int8)
     labels[~good] = REJECT
     if dedupe:
         positions = np.flatnonzero(good)
@@ -169,7 +188,8 @@ def split_corpus(
 ) -> Splits:
     """The splits of ``corpus`` (one split ``all`` when ``fractions`` is None), computed once and cached.
 
-    ``key`` is a corpus kind of :data:`KEYS` or a function from a parsed item to its normalised text."""
+    ``key`` is a corpus kind of :data:`KEYS` or a function from a parsed item to its normalised text.
+    Indices are the corpus's own (0 to ``len(corpus) - 1``)."""
     key_fn = KEYS[key] if isinstance(key, str) else key
     fractions = dict(fractions) if fractions is not None else {"all": 1.0}
     names, _ = _cuts(fractions)
@@ -180,7 +200,7 @@ def split_corpus(
     root = index.cache_root(cache_dir)
     meta = index.read_json(root / f"{cache_key}.json")
     if meta is None:
-        corpus = IndexedCorpus(corpus.reader, corpus.parse)  # its own reject count: rejects met once each
+        corpus = IndexedCorpus(corpus.reader, corpus.parse, corpus.key)  # its own reject count: each met once
         values, good = digests(corpus, key_fn)
         if not good.any():
             raise CorpusError(
@@ -207,3 +227,39 @@ def split_corpus(
         rejects=dict(meta["rejects"]),
         examples=tuple(meta["examples"]),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """What a run renders of a corpus: the items of split ``name`` (deduplicated with ``dedupe``), and
+    the rule that says whether any other content falls in that split (:meth:`holds`)."""
+
+    name: str
+    fractions: dict[str, float]
+    indices: np.ndarray
+
+    def holds(self, key: str) -> bool:
+        """Whether content whose normalised text is ``key`` falls in this split (e.g. a line cut
+        from an item: a held-out line then never reads as a training line)."""
+        names, cuts = _cuts(self.fractions)
+        unit = _units(np.array([digest(key)], dtype=np.uint64))
+        return names[int(np.searchsorted(cuts, unit, side="right")[0])] == self.name
+
+
+def select(
+    corpus: IndexedCorpus[Any],
+    fractions: Mapping[str, float] | None,
+    use: str | None,
+    *,
+    dedupe: bool = False,
+    cache_dir: str | Path | None = None,
+) -> Selection:
+    """The :class:`Selection` of split ``use`` of ``corpus`` by its own ``key`` (``fractions`` None:
+    every item, deduplicated with ``dedupe``)."""
+    if corpus.key is None:
+        raise CorpusError(f"corpus {corpus.source} has no content key: it cannot be split or deduplicated")
+    splits = split_corpus(corpus, corpus.key, fractions, dedupe=dedupe, cache_dir=cache_dir)
+    name = use if fractions is not None else "all"
+    if name not in splits.names:
+        raise CorpusError(f"no split {name!r} in corpus {corpus.source}; the splits are {', '.join(splits.names)}")
+    return Selection(name, dict(fractions or {"all": 1.0}), splits.indices(name))

@@ -26,7 +26,9 @@ import numpy as np
 from pylatexenc.latex2text import LatexNodes2Text
 from pylatexenc.latexwalker import LatexWalker, get_default_latex_context_db
 
-from corpora.base import BadItem, Corpus, read_user_corpus
+from corpora.base import BadItem
+from corpora.indexed import IndexedCorpus, open_corpus
+from corpora.split import latex_key
 from corpora.latex_source import balanced, unsafe_command
 from corpora.text import words
 
@@ -296,6 +298,6 @@ def parse_table(raw: Any) -> Table:
     return Table(latex, text, lang, {"source": "user"})
 
 
-def user_tables(path: str | Path) -> Corpus[Table]:
-    """A folder of ``.tex`` files (one tabular each), or a ``.jsonl`` file of LaTeX strings."""
-    return read_user_corpus(path, parse_table, suffixes=(".tex",))
+def user_tables(path: str | Path) -> IndexedCorpus[Table]:
+    """A ``.tex`` file or a folder of them (one tabular each), or a ``.jsonl`` file of LaTeX strings."""
+    return open_corpus(path, parse_table, key=latex_key, suffixes=(".tex",), whole_file_suffixes=(".tex",))

@@ -20,7 +20,9 @@ import functools
 import re
 from pathlib import Path
 
-from corpora.base import BadItem, Corpus, CorpusError, build_corpus, read_user_corpus
+from corpora.base import BadItem, CorpusError
+from corpora.indexed import IndexedCorpus, in_memory, open_corpus
+from corpora.split import text_key
 
 FORTUNE_DIR = Path("/usr/share/games/fortunes")
 ENGLISH_FORTUNES = (
@@ -89,28 +91,30 @@ def _fortune_entries(name: str) -> list[tuple[str, str]]:
 
 
 @functools.cache
-def default_passages(lang: str) -> Corpus[Passage]:
-    """The built-in passages for ``lang`` (``en`` or ``zh``), loaded once per process."""
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; expected one of {LANGS}")
-    names = ENGLISH_FORTUNES if lang == "en" else CHINESE_FORTUNES
+def default_passages(langs: tuple[str, ...]) -> IndexedCorpus[Passage]:
+    """The built-in passages of ``langs`` (``en``, ``zh`` or both, in that order), loaded once per process."""
+    unknown = [lang for lang in langs if lang not in LANGS]
+    if unknown or not langs:
+        raise ValueError(f"unknown languages {langs!r}; expected some of {LANGS}")
+    names = [name for lang in langs for name in (ENGLISH_FORTUNES if lang == "en" else CHINESE_FORTUNES)]
     raw = [entry for name in names for entry in _fortune_entries(name)]
     if not raw:
         raise CorpusError(
-            f"no {lang} text found under {FORTUNE_DIR}; run `make setup` (it installs Debian's "
+            f"no {'/'.join(langs)} text found under {FORTUNE_DIR}; run `make setup` (it installs Debian's "
             f"fortunes and fortunes-zh) or pass --corpus with your own text"
         )
-    return build_corpus(f"fortunes-{lang}", raw, _parse_passage, fingerprint=f"fortunes-{lang}")
+    return in_memory(f"fortunes-{'-'.join(langs)}", raw, _parse_passage, key=text_key)
 
 
-def user_passages(path: str | Path) -> Corpus[Passage]:
-    """A user text corpus: ``.txt`` lines, ``.jsonl`` strings, or a folder of ``.txt`` passages."""
-    return read_user_corpus(path, _parse_passage, suffixes=(".txt", ".md"))
+def user_passages(path: str | Path) -> IndexedCorpus[Passage]:
+    """A user text corpus: ``.txt`` lines, ``.jsonl`` strings, ``.parquet`` rows, or a folder of ``.txt``
+    passages."""
+    return open_corpus(path, _parse_passage, key=text_key, suffixes=(".txt", ".md"))
 
 
-def passages(corpus_path: str | Path | None, lang: str) -> Corpus[Passage]:
-    """User passages if a path is given, else the default for ``lang``."""
-    return user_passages(corpus_path) if corpus_path is not None else default_passages(lang)
+def passages(corpus_path: str | Path | None, langs: tuple[str, ...]) -> IndexedCorpus[Passage]:
+    """User passages if a path is given, else the built-in ones of ``langs``."""
+    return user_passages(corpus_path) if corpus_path is not None else default_passages(langs)
 
 
 def detect_lang(text: str) -> str:

@@ -30,7 +30,7 @@ def _renderers(args: argparse.Namespace) -> int:
 
 
 # Defaults of a run without --config; with it, the file's own values stand unless given here.
-RENDER_DEFAULTS = {"samples": 100, "shard_size": 1000, "seed": 0}
+RENDER_DEFAULTS = {"samples": None, "shard_size": 1000, "seed": 0}  # samples: see render_config.from_args
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="a render config YAML (weighted mix), e.g. configs/render/demo.yaml")
     p.add_argument("--out", help="output folder (shards, sizes.json, manifest.json)")
     p.add_argument("--samples", type=int, default=None,
-                   help="samples per renderer (default 100); with --config, replaces the file's total")
+                   help="samples per renderer (default 100; a covered --corpus: every item x passes); "
+                        "with --config, replaces the file's total")
     p.add_argument("--shard-size", type=int, default=None,
                    help="samples per shard (default 1000); with --config, replaces the file's")
     p.add_argument("--seed", type=int, default=None, help="run seed (default 0); with --config, replaces the file's")

@@ -18,8 +18,22 @@ the registry completes a class that leaves hooks out, so callers never ask wheth
 
 * ``validate(sample)`` raises :class:`Reject` when the pair is not faithful.
 * ``close()`` frees back-ends (browser, LaTeX, toolkits).
-* ``corpus``: the :class:`corpora.base.Corpus` the renderer draws from, or ``None``; the engine
-  reports the corpus lines it rejected while loading.
+* ``corpus``: the :class:`corpora.indexed.IndexedCorpus` the renderer draws from (a user corpus,
+  or a built-in one), or ``None`` for generated content only. Splits, deduplication and in-order
+  rendering need it.
+* ``use_split(selection)``: draw only the items of a :class:`corpora.split.Selection` (a split's,
+  deduplicated) from now on. The engine calls it once, right after building the renderer and before
+  any sample, when a run asks for ``split`` or ``dedupe``; the default replaces ``corpus`` by
+  ``corpus.subset(selection.indices)``. A renderer that cuts smaller content from an item (a line
+  from a passage) may also keep only pieces the selection ``holds``.
+* In-order rendering of a corpus (``order: cover``: every item, ``passes`` times):
+  ``render_item(item, rng) -> list[Sample]``, the parts that together draw one corpus item whole,
+  in order: one part, or consecutive pages, systems or slices, whose targets joined by the markup's
+  joiner are the item's target. It is a pure function of the item and the generator, may raise
+  :class:`Reject` (the engine then draws the whole item again with its next attempt's generator),
+  and never drops part of the item: what cannot be drawn is a ``Reject``. The default refuses
+  (:func:`covers_items` is false): such a renderer renders corpora by ``order: sample`` only.
+  ``render_items(items, rngs)`` is its batch, as ``render_batch`` is ``render``'s.
 * Batching, for back-ends with a large fixed cost per call (one LaTeX run): ``batch_size`` and
   ``render_batch(rngs) -> list[Sample | Reject]``, one result per generator, in order, a rejected
   sample returned (not raised). The engine hands it the generators of the next ``batch_size``
@@ -120,6 +134,20 @@ def _check_pages(value: int) -> None:
         raise ValueError(f"pages counts the images of a multi-page sample (2 or more), found {value}")
 
 
+SOURCE_FIELDS = {"file": (str,), "line": (int, type(None)), "row": (int, type(None)), "item": (int,), "pass": (int,),
+                 "part": (int,), "parts": (int,)}
+
+
+def _check_source(value: dict[str, Any]) -> None:
+    if set(value) != set(SOURCE_FIELDS):
+        raise ValueError(f"source holds {sorted(SOURCE_FIELDS)}, found {sorted(value)}")
+    for key, types in SOURCE_FIELDS.items():
+        if isinstance(value[key], bool) or not isinstance(value[key], types):
+            raise TypeError(f"source[{key!r}] must be {' or '.join(t.__name__ for t in types)}, found {value[key]!r}")
+    if not 0 <= value["part"] < value["parts"]:
+        raise ValueError(f"source part {value['part']} is not one of {value['parts']} parts")
+
+
 def _check_crops(value: int) -> None:
     if value < 1:
         raise ValueError(f"crops is the most tiles the trainer cuts (1 or more), found {value}")
@@ -144,6 +172,8 @@ META_KEYS: dict[str, MetaKey] = {
     "attempt": MetaKey(int, "engine", "rejected attempts before this sample (each attempt has its own seed)"),
     "prompt": MetaKey(str, "engine", "GOT's query for this sample (renderers.tasks.query_for_meta)"),
     "augment": MetaKey(dict, "engine", "the degradation applied (renderers.augment): preset, operations, parameters"),
+    "source": MetaKey(dict, "engine", "in-order rendering: the corpus item drawn (file, line or row, item, pass) "
+                      "and which part of it (part k of parts)", _check_source),
 }
 
 
@@ -156,9 +186,10 @@ def check_meta_key(key: str, value: Any) -> None:
         spec.check(value)
 
 
-def shard_meta(renderer: Any, sample: Sample, seed: int, attempt: int) -> dict[str, Any]:
-    """The meta stored with a sample: the contract keys at the top level, the engine's own filled in,
-    the renderer's other keys under its name, and GOT's query."""
+def shard_meta(renderer: Any, sample: Sample, seed: int, attempt: int,
+               source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The meta stored with a sample: the contract keys at the top level, the engine's own filled in
+    (``source`` in in-order rendering), the renderer's other keys under its name, and GOT's query."""
     own = {k: v for k, v in sample.meta.items() if k not in META_KEYS}
     meta = {k: v for k, v in sample.meta.items() if k in META_KEYS}
     if "lang" not in meta:
@@ -168,6 +199,8 @@ def shard_meta(renderer: Any, sample: Sample, seed: int, attempt: int) -> dict[s
         meta.setdefault("pages", len(sample.images))
     meta.update(renderer=renderer.name, renderer_version=str(renderer.version), markup=renderer.markup,
                 seed=seed, attempt=attempt)
+    if source is not None:
+        meta["source"] = source
     for key, value in meta.items():
         check_meta_key(key, value)
     meta["prompt"] = query_for_meta(meta)
@@ -197,6 +230,29 @@ class RendererDefaults:
                 results.append(reject)
         return results
 
+    def use_split(self, selection: Any) -> None:
+        """Draw only the selection's items of ``corpus`` from now on."""
+        self.corpus = self.corpus.subset(selection.indices)
+
+    def render_item(self, item: Any, rng: np.random.Generator) -> list[Sample]:
+        """Refuses: this renderer draws corpora only at random (``order: sample``)."""
+        raise TypeError(f"renderer {getattr(self, 'name', type(self).__name__)} cannot render a corpus "
+                        f"item by item (it has no render_item); set order: sample")
+
+    def render_items(self, items: Sequence[Any], rngs: Sequence[np.random.Generator]) -> list[list[Sample] | Reject]:
+        results: list[list[Sample] | Reject] = []
+        for item, rng in zip(items, rngs, strict=True):
+            try:
+                results.append(self.render_item(item, rng))
+            except Reject as reject:
+                results.append(reject)
+        return results
+
+
+def covers_items(renderer: Any) -> bool:
+    """Whether ``renderer`` renders a corpus item by item (it has its own ``render_item``)."""
+    return type(renderer).render_item is not RendererDefaults.render_item
+
 
 def with_defaults(cls: type) -> type:
     """``cls`` itself when it inherits :class:`RendererDefaults`, else a subclass that adds the
@@ -222,6 +278,12 @@ class Renderer(Protocol):
 
     def render_batch(self, rngs: Sequence[np.random.Generator]) -> list[Sample | Reject]: ...
 
+    def render_item(self, item: Any, rng: np.random.Generator) -> list[Sample]: ...
+
+    def render_items(self, items: Sequence[Any], rngs: Sequence[np.random.Generator]) -> list[list[Sample] | Reject]: ...
+
+    def use_split(self, selection: Any) -> None: ...
+
     def validate(self, sample: Sample) -> None: ...
 
     def close(self) -> None: ...
@@ -230,6 +292,14 @@ class Renderer(Protocol):
 def render_one(renderer: Any, rng: np.random.Generator) -> Sample:
     """``render`` for a renderer whose real work is ``render_batch``: a batch of one."""
     result = renderer.render_batch([rng])[0]
+    if isinstance(result, Reject):
+        raise result
+    return result
+
+
+def render_one_item(renderer: Any, item: Any, rng: np.random.Generator) -> list[Sample]:
+    """``render_item`` for a renderer whose real work is ``render_items``: a batch of one."""
+    result = renderer.render_items([item], [rng])[0]
     if isinstance(result, Reject):
         raise result
     return result

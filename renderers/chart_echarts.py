@@ -31,7 +31,7 @@ import numpy as np
 import pydantic
 from PIL import Image
 
-from corpora.base import Corpus
+from corpora.indexed import IndexedCorpus
 from corpora.charts import (
     KINDS,
     Chart,
@@ -239,32 +239,39 @@ class EchartsChartRenderer:
     name: ClassVar[str] = "chart-echarts"
     markup: ClassVar[str] = "chart-json"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     Options: ClassVar[type[Options]] = Options
 
     def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:
         self.options = options or Options()
-        self.corpus: Corpus[Chart] | None = user_charts(corpus_path) if corpus_path is not None else None
+        self.corpus: IndexedCorpus[Chart] | None = user_charts(corpus_path) if corpus_path is not None else None
         self.page = BrowserPage(JS_DIR / "echarts.html", viewport=(1024, 768), timeout_s=self.options.timeout_s,
                                 recycle_every=self.options.recycle_every)
 
     def _content(self, rng: np.random.Generator) -> tuple[Chart, str, str, dict[str, Any]]:
         if self.corpus is not None:
-            index = int(rng.integers(len(self.corpus)))
-            chart = self.corpus.items[index]
-            kinds = [k for k in self.options.kinds if _fits(chart, k)]
-            if not kinds:
-                raise Reject("no-fitting-kind", f"user chart {index} fits none of {self.options.kinds}")
-            kind = _pick(rng, kinds)
-            lang = detect_lang(" ".join(chart.texts()))
-            return chart, kind, lang, {"source": "user", "item": index}
+            index, chart = self.corpus.draw(rng)
+            return self._user(chart, rng, {"origin": "user", "item": index})
         kind = _pick(rng, self.options.kinds)
         lang = "zh" if rng.random() < self.options.zh_probability else "en"
         chart, record = generate_chart(rng, lang, "line" if kind == "area" else kind)
-        return chart, kind, lang, {"source": "generated", **record}
+        return chart, kind, lang, {"origin": "generated", **record}
+
+    def _user(self, chart: Chart, rng: np.random.Generator, meta: dict[str, Any]) -> tuple[Chart, str, str, dict[str, Any]]:
+        """A user chart with a kind it fits, drawn from the options' kinds."""
+        kinds = [k for k in self.options.kinds if _fits(chart, k)]
+        if not kinds:
+            raise Reject("no-fitting-kind", f"user chart {chart.title!r} fits none of {self.options.kinds}")
+        return chart, _pick(rng, kinds), detect_lang(" ".join(chart.texts())), meta
 
     def render(self, rng: np.random.Generator) -> Sample:
-        chart, kind, lang, meta = self._content(rng)
+        return self.draw(*self._content(rng), rng)
+
+    def render_item(self, item: Chart, rng: np.random.Generator) -> list[Sample]:
+        """A chart is one part."""
+        return [self.draw(*self._user(item, rng, {"origin": "user"}), rng)]
+
+    def draw(self, chart: Chart, kind: str, lang: str, meta: dict[str, Any], rng: np.random.Generator) -> Sample:
         look = sample_look(rng, self.options, kind, lang, chart)
         option, labels = build_options(chart, kind, look)
         payload = {"option": option, "labels": labels, "width": look["width_px"], "height": look["height_px"],

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from corpora.base import Corpus
+from corpora.indexed import IndexedCorpus
 from corpora.formulas import generate_formula, latex_to_plain, user_formulas
 from renderers.base import Reject, Sample
 from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
@@ -49,23 +49,29 @@ class FormulaRenderer:
     name: ClassVar[str] = "formula"
     markup: ClassVar[str] = "latex"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"
     Options: ClassVar[type[Options]] = Options
 
     def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:
         self.options = options or Options()
-        self.corpus: Corpus[str] | None = user_formulas(corpus_path) if corpus_path is not None else None
+        self.corpus: IndexedCorpus[str] | None = user_formulas(corpus_path) if corpus_path is not None else None
         self.page = BrowserPage(JS_DIR / "mathpix.html", viewport=VIEWPORT, timeout_s=self.options.timeout_s,
                                 recycle_every=self.options.recycle_every)
 
     def render(self, rng: np.random.Generator) -> Sample:
         if self.corpus is not None:
-            index = int(rng.integers(len(self.corpus)))
-            latex = self.corpus.items[index]
-            meta: dict[str, Any] = {"source": "user", "item": index}
+            index, latex = self.corpus.draw(rng)
+            meta: dict[str, Any] = {"origin": "user", "item": index}
         else:
             latex, record = generate_formula(rng)
-            meta = {"source": "generated", **record}
+            meta = {"origin": "generated", **record}
+        return self.draw(latex, meta, rng)
+
+    def render_item(self, item: str, rng: np.random.Generator) -> list[Sample]:
+        """A formula is one part."""
+        return [self.draw(item, {"origin": "user"}, rng)]
+
+    def draw(self, latex: str, meta: dict[str, Any], rng: np.random.Generator) -> Sample:
         o = self.options
         look = {
             "font_px": int(rng.integers(o.font_px[0], o.font_px[1] + 1)),

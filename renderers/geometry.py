@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pydantic
 
-from corpora.base import Corpus
+from corpora.indexed import IndexedCorpus
 from corpora.geometry import KINDS, TIKZ_LIBRARIES, Figure, random_figure, user_figures
-from renderers.base import PositiveIntRange, Reject, RendererOptions, Sample, render_one
+from renderers.base import PositiveIntRange, Reject, RendererOptions, Sample, render_one, render_one_item
 from renderers.backends.latex import Job, LatexPool, page_sample
 from renderers.readback import char_counts, count_difference
 from renderers.tikz_text import picture_text
@@ -49,17 +49,20 @@ class GeometryRenderer:
     name = "geometry"
     markup = "tikz"
     task = "format"
-    version = "2"
+    version = "3"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
         self.options = options
         self.batch_size = options.batch_size
-        self.corpus: Corpus[Figure] | None = user_figures(corpus_path) if corpus_path is not None else None
+        self.corpus: IndexedCorpus[Figure] | None = user_figures(corpus_path) if corpus_path is not None else None
         self.pool = LatexPool({"pdflatex": PREAMBLE}, options.timeout, options.max_side)
 
     def record(self, rng: np.random.Generator) -> tuple[Figure, dict]:
         figure = self.corpus.sample(rng) if self.corpus is not None else random_figure(rng, self.options.kinds)
+        return self.record_for(figure, rng)
+
+    def record_for(self, figure: Figure, rng: np.random.Generator) -> tuple[Figure, dict]:
         dpi = int(rng.integers(self.options.dpi[0], self.options.dpi[1] + 1))
         meta = {
             "lang": "en", "engine": "pdflatex", "figure": figure.record, "dpi": dpi,
@@ -68,12 +71,22 @@ class GeometryRenderer:
         return figure, meta
 
     def render_batch(self, rngs: list[np.random.Generator]) -> list[Sample | Reject]:
-        drawn = [self.record(rng) for rng in rngs]
+        return self._compile([self.record(rng) for rng in rngs])
+
+    def render_items(self, items: list[Figure], rngs: list[np.random.Generator]) -> list[list[Sample] | Reject]:
+        """A figure is one part; a batch of figures is one LaTeX run."""
+        pages = self._compile([self.record_for(figure, rng) for figure, rng in zip(items, rngs, strict=True)])
+        return [page if isinstance(page, Reject) else [page] for page in pages]
+
+    def _compile(self, drawn: list[tuple[Figure, dict]]) -> list[Sample | Reject]:
         pages = self.pool.compile([Job("pdflatex", figure.tikz, meta["dpi"] / 72.0) for figure, meta in drawn])
         return [page_sample(page, figure.tikz, meta) for (figure, meta), page in zip(drawn, pages)]
 
     def render(self, rng: np.random.Generator) -> Sample:
         return render_one(self, rng)
+
+    def render_item(self, item: Figure, rng: np.random.Generator) -> list[Sample]:
+        return render_one_item(self, item, rng)
 
 
     def validate(self, sample: Sample) -> None:

@@ -24,9 +24,9 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pydantic
 
-from corpora.base import Corpus
+from corpora.indexed import IndexedCorpus
 from corpora.tables import Table, plain_cells, random_table, user_tables
-from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, render_one
+from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, render_one, render_one_item
 from renderers.backends.latex import Job, LatexPool, page_sample
 from renderers.readback import first_mismatch
 
@@ -59,13 +59,13 @@ class LatexTableRenderer:
     name = "latex-table"
     markup = "latex"
     task = "format"
-    version = "2"
+    version = "3"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
         self.options = options
         self.batch_size = options.batch_size
-        self.corpus: Corpus[Table] | None = user_tables(corpus_path) if corpus_path is not None else None
+        self.corpus: IndexedCorpus[Table] | None = user_tables(corpus_path) if corpus_path is not None else None
         self.pool = LatexPool(PREAMBLES, options.timeout, options.max_side)
 
     # -- sample the record -------------------------------------------------------------------------
@@ -76,6 +76,10 @@ class LatexTableRenderer:
         else:
             lang = o.lang if o.lang != "mix" else ("zh" if rng.random() < o.zh_prob else "en")
             table = random_table(rng, lang)
+        return self.record_for(table, rng)
+
+    def record_for(self, table: Table, rng: np.random.Generator) -> tuple[Table, dict[str, Any]]:
+        o = self.options
         sans = bool(rng.random() < o.sans_prob)
         size = SIZES[int(rng.integers(len(SIZES)))]
         stretch = round(float(rng.uniform(*o.array_stretch)), 2)
@@ -92,13 +96,23 @@ class LatexTableRenderer:
 
     # -- apply it ----------------------------------------------------------------------------------
     def render_batch(self, rngs: list[np.random.Generator]) -> list[Sample | Reject]:
-        drawn = [self.record(rng) for rng in rngs]
+        return self._compile([self.record(rng) for rng in rngs])
+
+    def render_items(self, items: list[Table], rngs: list[np.random.Generator]) -> list[list[Sample] | Reject]:
+        """A table is one part; a batch of tables is one LaTeX run."""
+        pages = self._compile([self.record_for(table, rng) for table, rng in zip(items, rngs, strict=True)])
+        return [page if isinstance(page, Reject) else [page] for page in pages]
+
+    def _compile(self, drawn: list[tuple[Table, dict[str, Any]]]) -> list[Sample | Reject]:
         jobs = [Job(meta["engine"], f"{meta['latex_prefix']}\n{table.latex}", meta["dpi"] / 72.0)
                 for table, meta in drawn]
         return [page_sample(page, table.latex, meta) for (table, meta), page in zip(drawn, self.pool.compile(jobs))]
 
     def render(self, rng: np.random.Generator) -> Sample:
         return render_one(self, rng)
+
+    def render_item(self, item: Table, rng: np.random.Generator) -> list[Sample]:
+        return render_one_item(self, item, rng)
 
 
     def validate(self, sample: Sample) -> None:

@@ -6,7 +6,8 @@ format: ``).
 Content (:mod:`corpora.documents`): headings, paragraphs with inline ``$…$`` math, display ``\\[…\\]``
 formulas, bullet and numbered lists and ``tabular`` tables, assembled from the English or Chinese text
 corpora, the formula generator and a table generator; or a user folder of ``.mmd``/``.md`` files
-rendered as written (starting at a random block of the file). The page lays the blocks out in order
+rendered as written (drawn at random: starting at a random block of the file; in order,
+``render_item``: the whole file over consecutive pages, each page a part). The page lays the blocks out in order
 and keeps the ones that fit (a block too wide for its column is left out); the target is the kept
 blocks joined by a blank line, i.e. the ``.mmd`` source that was rendered, block by block.
 
@@ -34,7 +35,7 @@ import numpy as np
 import pydantic
 from PIL import Image
 
-from corpora.base import Corpus
+from corpora.indexed import IndexedCorpus
 from corpora.documents import Document, mmd_to_plain, random_document, user_documents
 from renderers.base import Reject, Sample
 from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
@@ -49,6 +50,7 @@ ASPECTS = (1.414, 1.294, 1.2, 1.0, 0.8)  # height / width: A4, letter, shorter p
 PAPERS = ("#ffffff", "#ffffff", "#ffffff", "#fbf8ef", "#f6f6f4")
 INKS = ("#000000", "#111111", "#1c1c1c", "#0b1a33", "#2b1a0c")
 VIEWPORT = (1200, 1600)
+WINDOW = 48  # blocks sent for a page of a whole document at first (more when they all fit)
 
 
 class Options(BrowserOptions):
@@ -82,12 +84,12 @@ class MathpixDocRenderer:
     name: ClassVar[str] = "mathpix-doc"
     markup: ClassVar[str] = "mmd"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "6"
+    version: ClassVar[str] = "7"
     Options: ClassVar[type[Options]] = Options
 
     def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:
         self.options = options or Options()
-        self.corpus: Corpus[Document] | None = user_documents(corpus_path) if corpus_path is not None else None
+        self.corpus: IndexedCorpus[Document] | None = user_documents(corpus_path) if corpus_path is not None else None
         # A user document may show images from its own folder, and no other file.
         readable = () if corpus_path is None else (corpus_path if corpus_path.is_dir() else corpus_path.parent,)
         self.page = BrowserPage(JS_DIR / "mathpix.html", viewport=VIEWPORT, timeout_s=self.options.timeout_s,
@@ -118,16 +120,19 @@ class MathpixDocRenderer:
             "paper": PAPERS[int(rng.integers(len(PAPERS)))],
         }
 
+    def _pages_per_sample(self, rng: np.random.Generator) -> int:
+        o = self.options
+        return 1 if o.pages == (1, 1) else int(rng.integers(o.pages[0], o.pages[1] + 1))
+
     def render(self, rng: np.random.Generator) -> Sample:
         o = self.options
-        n_pages = 1 if o.pages == (1, 1) else int(rng.integers(o.pages[0], o.pages[1] + 1))
+        n_pages = self._pages_per_sample(rng)
         if self.corpus is not None:
-            index = int(rng.integers(len(self.corpus)))
-            document = self.corpus.items[index]
+            index, document = self.corpus.draw(rng)
             start = int(rng.integers(len(document.blocks)))
             blocks = document.blocks[start:]
             lang = document.lang
-            meta: dict[str, Any] = {"source": "user", "item": index, "first_block": start}
+            meta: dict[str, Any] = {"origin": "user", "item": index, "first_block": start}
             look = self.sample_look(rng, lang)
         else:
             lang = o.lang if o.lang != "mix" else ("zh" if rng.random() < o.zh_probability else "en")
@@ -140,29 +145,61 @@ class MathpixDocRenderer:
             capacity = int(lines * look["columns"] * column_chars) * n_pages
             document = random_document(rng, lang, capacity, column_chars)
             blocks = document.blocks
-            meta = {"source": "generated", "block_kinds": document.record["kinds"]}
+            meta = {"origin": "generated", "block_kinds": document.record["kinds"]}
         pngs, kept, page_blocks = self._render_pages(list(blocks), look, n_pages)
-        target = "\n\n".join(blocks[i] for i in kept)
         if "block_kinds" in meta:
             meta["block_kinds"] = [meta["block_kinds"][i] for i in kept]
+        meta["offered_blocks"] = len(blocks)
+        return self._sample(list(blocks), kept, pngs, page_blocks, look, lang, meta, n_pages)
+
+    def render_item(self, item: Document, rng: np.random.Generator) -> list[Sample]:
+        """The whole document, flowing over consecutive pages in one look: one part per page, or per
+        run of pages with ``pages``. The parts' targets joined by a blank line are the document's
+        ``.mmd`` (its blocks so joined); a block that fits no column rejects the draw."""
+        look = self.sample_look(rng, item.lang)
+        blocks = list(item.blocks)
+        parts: list[Sample] = []
+        start = 0
+        while start < len(blocks):
+            n_pages = self._pages_per_sample(rng)
+            pngs, kept, page_blocks = self._render_pages(blocks, look, n_pages, start, window=WINDOW)
+            if kept != list(range(start, start + len(kept))):
+                left_out = sorted(set(range(start, kept[-1] + 1)) - set(kept))
+                raise Reject("block-left-out", f"block {left_out[0]} fits no column: {blocks[left_out[0]][:60]!r}")
+            meta = {"origin": "user", "first_block": start}
+            parts.append(self._sample(blocks, kept, pngs, page_blocks, look, item.lang, meta, n_pages))
+            start = kept[-1] + 1
+        return parts
+
+    def _sample(self, blocks: list[str], kept: list[int], pngs: list[bytes], page_blocks: list[int],
+                look: dict[str, Any], lang: str, meta: dict[str, Any], n_pages: int) -> Sample:
+        target = "\n\n".join(blocks[i] for i in kept)
         if n_pages > 1:
             meta["page_blocks"] = page_blocks
-        meta.update(look, lang=lang, blocks=len(kept), offered_blocks=len(blocks), plain=mmd_to_plain(target))
+        meta.update(look, lang=lang, blocks=len(kept), plain=mmd_to_plain(target))
         images = [Image.open(io.BytesIO(png)) for png in pngs]
         return Sample(images, target, meta, png=pngs)
 
-    def _render_pages(self, blocks: list[str], look: dict[str, Any], n_pages: int) -> tuple[list[bytes], list[int], list[int]]:
-        """Up to ``n_pages`` pages of one look, the blocks flowing from page to page as in a document:
-        each page starts at the block after the last one the page before kept. Returns the pages'
-        PNGs, the indices of the blocks drawn, and how many each page drew; fewer pages when the
-        blocks run out first."""
+    def _render_pages(self, blocks: list[str], look: dict[str, Any], n_pages: int, first: int = 0,
+                      window: int | None = None) -> tuple[list[bytes], list[int], list[int]]:
+        """Up to ``n_pages`` pages of one look from block ``first`` on, the blocks flowing from page
+        to page as in a document: each page starts at the block after the last one the page before
+        kept. Returns the pages' PNGs, the indices of the blocks drawn, and how many each page drew;
+        fewer pages when the blocks run out first. ``window``: blocks sent for a page, doubled while
+        the page keeps all of them (a block's place depends only on the blocks before it), so a
+        long document is not sent whole for every page."""
         pngs: list[bytes] = []
         kept: list[int] = []
         page_blocks: list[int] = []
-        start = 0
+        start = first
         while len(pngs) < n_pages and start < len(blocks):
-            captured = self.page.render("renderDocument", {"blocks": blocks[start:], **look})
-            on_page = [start + int(i) for i in captured.result["kept"]]
+            size = window or len(blocks)
+            while True:
+                captured = self.page.render("renderDocument", {"blocks": blocks[start:start + size], **look})
+                on_page = [start + int(i) for i in captured.result["kept"]]
+                if start + size >= len(blocks) or on_page[-1] < start + size - 1:
+                    break
+                size *= 2
             assert captured.png is not None
             pngs.append(captured.png)
             kept += on_page

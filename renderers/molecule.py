@@ -30,7 +30,7 @@ from rdkit import Chem, RDConfig, rdBase
 from rdkit.Chem.Draw import rdMolDraw2D
 from rdkit.Geometry import Point2D
 
-from corpora.base import Corpus
+from corpora.indexed import IndexedCorpus
 from corpora.molecules import MoleculeItem, molecules
 from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample
 
@@ -96,12 +96,12 @@ class MoleculeRenderer:
     name = "molecule"
     markup = "smiles"
     task = "ocr"
-    version = "2"
+    version = "3"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
         self.options = options
-        self.corpus: Corpus[MoleculeItem] = molecules(corpus_path)
+        self.corpus: IndexedCorpus[MoleculeItem] = molecules(corpus_path)
         self.fonts = find_fonts(options.fonts)
         if not self.fonts:
             raise ValueError(f"none of the fonts {options.fonts} is {BUILTIN_FONT!r} or is under {FONT_DIRS}")
@@ -148,7 +148,13 @@ class MoleculeRenderer:
 
     # -- apply it ----------------------------------------------------------------------------
     def render(self, rng: np.random.Generator) -> Sample:
-        item = self.corpus.sample(rng)
+        return self.draw(self.corpus.sample(rng), rng)
+
+    def render_item(self, item: MoleculeItem, rng: np.random.Generator) -> list[Sample]:
+        """A molecule is one part."""
+        return [self.draw(item, rng)]
+
+    def draw(self, item: MoleculeItem, rng: np.random.Generator) -> Sample:
         mol = Chem.MolFromSmiles(item.smiles)
         if mol is None:  # corpus items are checked at load; this only guards a hand-made corpus
             raise Reject("bad-smiles", item.smiles)

@@ -3,7 +3,9 @@
 
 Each sample is one excerpt of :mod:`corpora.music`: a few measures (a system) or, in chorales, one
 or two phrases ending at fermatas, of the **kern files music21 ships (or a user folder of ``.krn``
-files), or a piece written by the procedural generator. Each sample first draws every choice from
+files), or a piece written by the procedural generator (never mixed into a user corpus unless
+``mix_generated``). In order (``render_item``), a piece is drawn whole: consecutive systems of a
+few measures, cut where no slur is open, each a part. Each sample first draws every choice from
 the ``rng`` into a record (SynthTIGER's sample-then-apply split), then draws from the record alone;
 ``meta`` is that record. Verovio (one toolkit per renderer instance, made lazily) lays the excerpt
 out as SVG and resvg rasterises it straight to PNG bytes, which the engine writes as they are. What
@@ -35,7 +37,8 @@ import pydantic
 import resvg_py
 from PIL import Image
 
-from corpora.base import BadItem, Corpus
+from corpora.base import BadItem
+from corpora.indexed import IndexedCorpus
 from corpora.music.generator import GeneratorSettings, generate
 from corpora.music.kern import KernScore, count_notes, parse_humdrum
 from corpora.music.library import scores
@@ -57,7 +60,8 @@ class Options(RendererOptions):
     """Ranges are ``(low, high)``, sampled uniformly; ``*_p`` are probabilities per sample."""
 
     generated_p: Probability = 0.5  # share of samples from the generator (else the corpus)
-    measures: PositiveIntRange = (1, 4)  # measures in a corpus excerpt
+    mix_generated: bool = False  # with a user corpus drawn at random: still mix in generated pieces at generated_p
+    measures: PositiveIntRange = (1, 4)  # measures in a corpus excerpt (in order: in a system)
     phrase_p: Probability = 0.7  # in pieces with fermatas: cut phrases rather than measures
     phrases: PositiveIntRange = (1, 2)
     max_notes: int = pydantic.Field(160, ge=1)  # a longer excerpt is shortened measure by measure
@@ -83,12 +87,13 @@ class SheetMusicRenderer:
     name = "sheet-music"
     markup = "kern"
     task = "format"
-    version = "3"
+    version = "4"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
         self.options = options
-        self.corpus: Corpus[KernScore] = scores(corpus_path)
+        self.corpus: IndexedCorpus[KernScore] = scores(corpus_path)
+        self.generated_p = options.generated_p if corpus_path is None or options.mix_generated else 0.0
         self.generator = GeneratorSettings(measures=options.generated_measures, two_staves_p=options.two_staves_p)
         self._toolkit: Any = None
         self._loaded: str | None = None  # the last text Verovio loaded and laid out without error
@@ -107,10 +112,10 @@ class SheetMusicRenderer:
     def sample_music(self, rng: np.random.Generator) -> tuple[str, dict[str, Any], str, str]:
         """The excerpt (kern without header), its record, and the title and composer it would show."""
         o = self.options
-        if rng.random() < o.generated_p:
+        if self.generated_p and rng.random() < self.generated_p:
             kern, record = generate(rng, self.generator)
-            return kern, {"source": "generated", **record}, record["title"], record["composer"]
-        score = self.corpus.sample(rng)
+            return kern, {"origin": "generated", **record}, record["title"], record["composer"]
+        index, score = self.corpus.draw(rng)
         phrases = rng.random() < o.phrase_p and len(score.phrase_cuts) >= 1
         if phrases:
             stops = sorted({score.cuts[0], *score.phrase_cuts})
@@ -129,10 +134,28 @@ class SheetMusicRenderer:
             end = stops[first + count]
             kern = score.excerpt(start, end)
         record = {
-            "source": "corpus", "piece": score.name, "cut": "phrases" if phrases else "measures",
-            "units": count, "lines": [start, end],
+            "origin": "corpus", "piece": score.name or self.corpus.location(index).file,
+            "cut": "phrases" if phrases else "measures", "units": count, "lines": [start, end],
         }
         return kern, record, score.title, score.composer
+
+    def systems(self, score: KernScore, rng: np.random.Generator) -> list[tuple[int, int, int]]:
+        """The whole piece as consecutive ``(start, end, measures)`` excerpts of ``measures`` (drawn
+        per part) measures, shortened while over ``max_notes``; cut only at the score's
+        ``system_cuts``, so the parts join back to the piece (:func:`corpora.music.kern.join_kern`)."""
+        o = self.options
+        measure = {cut: number for number, cut in enumerate(score.cuts)}  # measures before each cut
+        clean = score.system_cuts
+        parts = []
+        k = 0  # index into clean
+        while k < len(clean) - 1:
+            want = measure[clean[k]] + int(rng.integers(o.measures[0], o.measures[1] + 1))
+            end = next((j for j in range(k + 1, len(clean)) if measure[clean[j]] >= want), len(clean) - 1)
+            while end > k + 1 and count_notes(score.excerpt(clean[k], clean[end], close_ties=False)) > o.max_notes:
+                end -= 1
+            parts.append((clean[k], clean[end], measure[clean[end]] - measure[clean[k]]))
+            k = end
+        return parts
 
     def sample_style(self, rng: np.random.Generator) -> dict[str, Any]:
         o = self.options
@@ -186,6 +209,24 @@ class SheetMusicRenderer:
         style = self.sample_style(rng)
         if style["verovio"]["header"] != "none":
             kern = with_header(kern, title, composer)
+        return self.draw(kern, music, style)
+
+    def render_item(self, item: KernScore, rng: np.random.Generator) -> list[Sample]:
+        """The whole piece in consecutive systems of a few measures, one look for all: one part per
+        system, the title and composer (with a header) on the first. The parts joined by
+        :func:`corpora.music.kern.join_kern` are the piece (:meth:`KernScore.whole`, with the header
+        records when drawn)."""
+        style = self.sample_style(rng)
+        parts = []
+        for k, (start, end, measures) in enumerate(self.systems(item, rng)):
+            kern = item.excerpt(start, end, close_ties=False)
+            if k == 0 and style["verovio"]["header"] != "none":
+                kern = with_header(kern, item.title, item.composer)
+            music = {"origin": "corpus", "piece": item.name, "cut": "systems", "units": measures, "lines": [start, end]}
+            parts.append(self.draw(kern, music, style))
+        return parts
+
+    def draw(self, kern: str, music: dict[str, Any], style: dict[str, Any]) -> Sample:
         svg = self.svg(kern, style["verovio"])
         zoom = self.zoom(svg)
         red, green, blue = style["paper_rgb"]
@@ -195,7 +236,7 @@ class SheetMusicRenderer:
         image = Image.open(io.BytesIO(png))
         meta = {
             "lang": "en",
-            "corpus": self.corpus.source if music["source"] == "corpus" else "generator",
+            "corpus": self.corpus.source if music["origin"] == "corpus" else "generator",
             **music,
             **style,
             "svg_notes": len(_SVG_NOTE.findall(svg)),

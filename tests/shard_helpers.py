@@ -1,10 +1,12 @@
 """Real shards for the tests: text-page line slices for the trainer (about a second), digit strings
-for the engine's own tests."""
+for the engine's own tests; and the good items of a corpus."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from corpora.base import BadItem
 from pipelines.render.config import RendererJob, RunConfig
 from pipelines.render.run import render_run
 
@@ -22,6 +24,11 @@ def render_lines(out: Path, samples: int, shard_size: int, seed: int = 0) -> Pat
 def digits_run(samples: int = 30, shard_size: int = 10, seed: int = 3) -> RunConfig:
     """A run of the example plugin's digit strings: the engine's tests use it for its speed."""
     return RunConfig(seed=seed, shard_size=shard_size, renderers=(RendererJob(name="digits", samples=samples),))
+
+
+def good_items(corpus: Any) -> list[Any]:
+    """Every item of ``corpus`` that parses, in order (its bad ones are counted in its rejects)."""
+    return [item for item in corpus.items(0, len(corpus)) if not isinstance(item, BadItem)]
 
 
 def tar_bytes(folder: Path) -> dict[str, bytes]:

@@ -13,18 +13,25 @@ from pipelines.render import config as render_config
 from pipelines.render.run import render_run
 
 
-def molecule_run(corpus, samples=12):
-    return render_config.from_args(["molecule"], samples, 6, 0, str(corpus), [])
+def molecule_run(corpus, samples=None, sets=()):
+    return render_config.from_args(["molecule"], samples, 6, 0, str(corpus), list(sets))
 
 
-def test_malformed_corpus_lines_are_counted_and_the_run_goes_on(tmp_path):
+@pytest.mark.parametrize("order", ["cover", "sample"])
+def test_malformed_corpus_lines_are_counted_and_the_run_goes_on(tmp_path, order):
     corpus = tmp_path / "mols.smi"
     corpus.write_text("CCO ethanol\nthis-is-not-smiles\nc1ccccc1 benzene\nC1CC\nCC(=O)O acetic\n")
-    manifest = render_run(molecule_run(corpus), tmp_path / "out", show_progress=False)
-    assert manifest["totals"]["samples"] == 12
-    report = manifest["renderers"]["molecule"]["corpus"]
-    assert report["items"] == 3 and sum(report["rejects"].values()) == 2
-    assert any("mols.smi:2" in example for example in report["examples"])
+    samples = None if order == "cover" else 12
+    manifest = render_run(molecule_run(corpus, samples, [f"molecule.order={order}"]), tmp_path / "out",
+                          show_progress=False)
+    entry = manifest["renderers"]["molecule"]
+    if order == "cover":  # each item once: the bad ones are missed, named by file:line
+        assert manifest["totals"]["samples"] == 3 and entry["missed"]["by_reason"] == {"bad-smiles": 2}
+        examples = entry["missed"]["examples"]
+    else:  # drawn at random: a bad draw is counted and drawn again
+        assert manifest["totals"]["samples"] == 12 and set(entry["corpus"]["rejects"]) == {"bad-smiles"}
+        examples = entry["corpus"]["examples"]
+    assert any("mols.smi:2" in example or "mols.smi:4" in example for example in examples)
     targets = set()
     import webdataset as wds
 

@@ -11,6 +11,7 @@ from corpora.geometry import CURVES, KINDS, random_figure, user_figures
 from pipelines.render.checks import check_sample
 from renderers.base import Reject
 from renderers.geometry import GeometryRenderer
+from tests.shard_helpers import good_items
 
 
 def test_figures_cover_shapes_constructions_and_curves():
@@ -50,17 +51,18 @@ def test_user_folder_of_tikz_files(tmp_path):
     (tmp_path / "shell.tikz").write_text("\\begin{tikzpicture}\\immediate\\write18{id}\\end{tikzpicture}")
     (tmp_path / "empty.tikz").write_text("\\draw (0,0) -- (1,1);")
     corpus = user_figures(tmp_path)
+    figures = good_items(corpus)
     assert corpus.rejects == {"not-one-tikzpicture": 1, "unsafe-command": 1}
-    assert len(corpus) == 2
+    assert len(figures) == 2
     renderer = GeometryRenderer(GeometryRenderer.Options(dpi=(60, 60)), tmp_path)
     try:
         results = renderer.render_batch([np.random.default_rng(s) for s in range(8)])
         good = [r for r in results if not isinstance(r, Reject)]
         bad = [r for r in results if isinstance(r, Reject)]
         assert good and bad
-        assert {r.target for r in good} == {corpus.items[1].tikz}
+        assert {r.target for r in good} == {figures[1].tikz}
         assert all(r.reason == "latex-error" for r in bad)
     finally:
         renderer.close()
-    with pytest.raises(CorpusError):
-        user_figures(tmp_path / "empty.tikz")
+    with pytest.raises(CorpusError):  # items are parsed when drawn
+        user_figures(tmp_path / "empty.tikz").sample(np.random.default_rng(0))

@@ -10,6 +10,7 @@ from corpora.base import CorpusError
 from corpora.tables import parse_table, plain_cells, random_table, user_tables
 from renderers.base import Reject
 from renderers.latex_table import LatexTableRenderer
+from tests.shard_helpers import good_items
 
 
 def test_random_tables_vary_the_table_features():
@@ -39,13 +40,15 @@ def test_user_folder_keeps_good_items_and_counts_bad_ones_by_reason(tmp_path):
     (tmp_path / "unsafe.tex").write_text("\\begin{tabular}{c} \\input{/etc/passwd} \\end{tabular}")
     (tmp_path / "braces.tex").write_text("\\begin{tabular}{c} {a \\end{tabular}")
     corpus = user_tables(tmp_path)
-    assert [t.plain for t in corpus.items] == ["a\tb", "表格"]
-    assert [t.lang for t in corpus.items] == ["en", "zh"]
+    tables = good_items(corpus)  # in file name order
+    assert [t.plain for t in tables] == ["a\tb", "表格"]
+    assert [t.lang for t in tables] == ["en", "zh"]
     assert corpus.rejects == {"not-one-tabular": 2, "unbalanced-braces": 1, "unsafe-command": 1}
     (tmp_path / "good.tex").unlink()
     (tmp_path / "zh.tex").unlink()
-    with pytest.raises(CorpusError, match="no usable item"):
-        user_tables(tmp_path)
+    with pytest.raises(CorpusError, match="were rejected"):  # items are parsed when drawn
+        user_tables(tmp_path).sample(np.random.default_rng(0))
+    assert good_items(user_tables(tmp_path / "unsafe.tex")) == []  # one .tex file is one item
 
 
 def test_chinese_and_english_pages_and_exact_targets():

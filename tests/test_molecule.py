@@ -22,6 +22,7 @@ from corpora.molecules import (
 )
 from renderers.base import Reject, Sample
 from renderers.molecule import MoleculeRenderer, Options
+from tests.shard_helpers import good_items
 
 SEEDS = range(50)
 
@@ -51,7 +52,7 @@ def samples(renderer: MoleculeRenderer) -> list[Sample]:
 # -- corpus ---------------------------------------------------------------------------------------
 def test_default_corpus_is_large_and_unique():
     corpus = default_molecules()
-    smiles = [item.smiles for item in corpus.items]
+    smiles = [item.smiles for item in good_items(corpus)]
     assert len(set(smiles)) == len(smiles) > 15_000
     assert corpus.fingerprint and corpus.source.startswith("rdkit-data-")
 
@@ -69,7 +70,7 @@ def test_user_smi_counts_bad_lines_and_keeps_good_ones(tmp_path):
     path = tmp_path / "mine.smi"
     path.write_text("CCO ethanol\nC1CC(\nc1ccccc1O phenol\n\nnot-a-smiles x\n[Na+].[Cl-]\n")
     corpus = molecules(path)
-    kept = [(item.smiles, item.name) for item in corpus.items]
+    kept = [(item.smiles, item.name) for item in good_items(corpus)]
     assert kept == [("CCO", "ethanol"), ("Oc1ccccc1", "phenol")]
     assert corpus.rejects == {"bad-smiles": 2, "too-few-atoms": 1}
     assert any(f"{path}:2" in example for example in corpus.examples)
@@ -82,10 +83,10 @@ def test_user_folder_and_txt(tmp_path):
     (folder / "b.smi").write_text("CC(=O)O acetic acid\nxyz\n")
     (folder / "notes.md").write_text("CCCC\n")
     corpus = molecules(folder)
-    assert [item.smiles for item in corpus.items] == ["CCN", "CCCl", "CC(=O)O"]
-    assert corpus.items[2].name == "acetic acid" and corpus.rejects == {"bad-smiles": 1}
+    assert [item.smiles for item in good_items(corpus)] == ["CCN", "CCCl", "CC(=O)O"]
+    assert corpus.item(2).name == "acetic acid" and corpus.rejects == {"bad-smiles": 1}
     (tmp_path / "list.txt").write_text("OCCO\n")
-    assert molecules(tmp_path / "list.txt").items == [MoleculeItem("OCCO")]
+    assert good_items(molecules(tmp_path / "list.txt")) == [MoleculeItem("OCCO")]
 
 
 def test_missing_or_useless_corpus_raises_naming_the_path(tmp_path):
@@ -94,8 +95,8 @@ def test_missing_or_useless_corpus_raises_naming_the_path(tmp_path):
         molecules(missing)
     junk = tmp_path / "junk.smi"
     junk.write_text("C1CC(\n")
-    with pytest.raises(CorpusError, match=str(junk)):
-        molecules(junk)
+    with pytest.raises(CorpusError, match=str(junk)):  # items are parsed when drawn
+        molecules(junk).sample(np.random.default_rng(0))
 
 
 # -- renderer -------------------------------------------------------------------------------------

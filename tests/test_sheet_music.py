@@ -16,6 +16,7 @@ from corpora.music.kern import count_notes, is_note, parse_humdrum
 from corpora.music.library import default_scores, user_scores
 from renderers.base import Reject
 from renderers.sheet_music import Options, SheetMusicRenderer
+from tests.shard_helpers import good_items
 
 SVG_NOTE = re.compile(r'class="note[" ]')
 
@@ -132,12 +133,13 @@ def test_default_corpus_is_music21s_kern_files():
     corpus = default_scores()
     assert len(corpus) > 1300  # 1,318 Palestrina mass movements, Bach, Beethoven, Chopin
     assert sum(corpus.rejects.values()) < 10
-    chorale = next(s for s in corpus.items if s.name.endswith("bwv277.krn"))
+    scores = good_items(corpus)
+    chorale = next(s for s in scores if s.name.endswith("bwv277.krn"))
     assert chorale.spines == 4 and len(chorale.phrase_cuts) >= 4  # **silbe lyrics dropped
     phrase = chorale.excerpt(chorale.phrase_cuts[0], chorale.phrase_cuts[1])
     assert ";" in phrase.splitlines()[-2]  # ends on the fermata
     assert count_notes(phrase) == fresh_notes(phrase) > 10
-    chopin = next(s for s in corpus.items if "chopin" in s.name)  # split spines inside measures
+    chopin = next(s for s in scores if "chopin" in s.name)  # split spines inside measures
     excerpt = chopin.excerpt(chopin.cuts[2], chopin.cuts[5])
     assert "*^" in excerpt and count_notes(excerpt) == fresh_notes(excerpt)
 
@@ -167,7 +169,7 @@ def test_samples_validate_and_labels_load_in_a_fresh_toolkit(renderer):
         assert sample.png is not None and sample.png[0].startswith(b"\x89PNG")
         assert sample.images[0].size == (sample.meta["width"], sample.meta["height"])
         assert ("!!!OTL" in sample.target) == (sample.meta["verovio"]["header"] == "auto")
-    assert {s.meta["source"] for s in samples} == {"corpus", "generated"}
+    assert {s.meta["origin"] for s in samples} == {"corpus", "generated"}
     assert len({s.meta["verovio"]["font"] for s in samples}) >= 3
     assert {s.meta["verovio"]["breaks"] for s in samples} == {"none", "auto"}
 
@@ -222,13 +224,15 @@ def test_user_folder_counts_broken_files_by_reason(tmp_path):
     (tmp_path / "offbeat.krn").write_text("**kern\t**kern\n2c\t4d\n2c\t.\n*-\t*-\n", encoding="utf-8")
     (tmp_path / "notes.txt").write_text("not music", encoding="utf-8")
     corpus = user_scores(tmp_path)
-    assert len(corpus) == 2 and corpus.rejects == {"field-count": 1, "rhythm": 1}
+    assert len(corpus) == 4 and len(good_items(corpus)) == 2  # bad files are known when parsed
+    assert corpus.rejects == {"field-count": 1, "rhythm": 1}
     assert any("broken.krn" in example for example in corpus.examples)
-    renderer = SheetMusicRenderer(Options(generated_p=0.0), tmp_path)
+    renderer = SheetMusicRenderer(Options(), tmp_path)  # generated_p does not apply to a user corpus
     for seed in range(6):
         sample = renderer.render(np.random.default_rng(seed))
         renderer.validate(sample)
-        assert sample.meta["source"] == "corpus" and sample.meta["corpus"] == str(tmp_path)
+        assert sample.meta["origin"] == "corpus" and sample.meta["corpus"] == str(tmp_path)
+        assert sample.meta["piece"].endswith(("a.krn", "b.krn"))  # a user piece is named by its file
     assert len(user_scores(tmp_path / "a.krn")) == 1  # one .krn file is one piece, not lines
     with pytest.raises(CorpusError):
         user_scores(tmp_path / "missing")

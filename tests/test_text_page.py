@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from corpora.base import CorpusError
 from pipelines.render.checks import check_sample
 from renderers.backends import fonts
 from renderers.base import Reject, Sample
@@ -187,8 +186,9 @@ def test_invisible_characters_are_normalised_away(tmp_path: Path) -> None:
 def test_user_corpus_in_the_wrong_language_is_refused(tmp_path: Path) -> None:
     corpus = tmp_path / "zh.txt"
     corpus.write_text("床前明月光，疑是地上霜。\n", encoding="utf-8")
-    with pytest.raises(CorpusError, match="lang"):
-        TextPageRenderer(Options(lang="en"), corpus)
+    with pytest.raises(Reject, match="lang") as err:  # the corpus is read when drawn, not at start-up
+        render(0, corpus, lang="en")
+    assert err.value.reason == "no-passage-in-lang"
     assert render(0, corpus, lang="mix", slice=True).meta["lang"] == "zh"
 
 

@@ -127,10 +127,11 @@ class KernScore:
             if any(kind in s for s in state)
         ]
 
-    def excerpt(self, start: int, end: int) -> str:
-        """Self-contained **kern of ``lines[start:end]`` (both cut positions)."""
+    def excerpt(self, start: int, end: int, close_ties: bool = True) -> str:
+        """Self-contained **kern of ``lines[start:end]`` (both cut positions). ``close_ties=False``
+        leaves ties cut open as they are: Verovio draws half a tie at the edge, as at a system break."""
         body = [list(tokens) for tokens in self.lines[start:end]]
-        _close_marks(body, self.spine_ids[start:end])
+        _close_marks(body, self.spine_ids[start:end], close_ties)
         out = ["\t".join(["**kern"] * self.spines)]
         out.extend("\t".join(line) for line in self.header_at(start))
         out.extend("\t".join(tokens) for tokens in body if not all(t == "*" for t in tokens))
@@ -138,8 +139,53 @@ class KernScore:
         return "\n".join(out) + "\n"
 
 
-def _close_marks(body: list[list[str]], ids: tuple[tuple[int, ...], ...]) -> None:
-    """Remove ties, slurs and phrase marks whose other end lies outside the excerpt (in place)."""
+    @functools.cached_property
+    def system_cuts(self) -> tuple[int, ...]:
+        """The cuts where the whole piece may be cut into consecutive parts that join back to it
+        (:func:`join_kern`): the first and the last, and those where no slur or phrase mark is open
+        and the next line is not an interpretation (it would otherwise land in the next part's header)."""
+        cuts = set(self.cuts)
+        depth: dict[tuple[int, str], int] = {}
+        clean = [self.cuts[0]]
+        for i, (tokens, ids) in enumerate(zip(self.lines, self.spine_ids)):
+            if i in cuts and i > self.cuts[0] and not any(depth.values()) and not tokens[0].startswith("*"):
+                clean.append(i)
+            if tokens[0][:1] in ("*", "=", "!"):
+                continue
+            for token, spine in zip(tokens, ids):
+                for ch in token:
+                    if ch in "({":
+                        depth[(spine, ch)] = depth.get((spine, ch), 0) + 1
+                    elif ch in ")}":
+                        key = (spine, "(" if ch == ")" else "{")
+                        depth[key] = max(0, depth.get(key, 0) - 1)
+        return tuple(dict.fromkeys([*clean, self.cuts[-1]]))
+
+    def whole(self) -> str:
+        """The whole piece as one **kern (ties kept as written), what its parts join back to."""
+        return self.excerpt(self.cuts[0], self.cuts[-1], close_ties=False)
+
+
+def join_kern(parts: list[str]) -> str:
+    """Consecutive excerpts cut at :attr:`KernScore.system_cuts` (``close_ties=False``) joined back into one
+    **kern: the first part as it is up to its ``*-`` line, each later part's records after its header
+    (the ``**kern`` line and the interpretations in force, which open every part), then ``*-``."""
+    out: list[str] = []
+    for k, part in enumerate(parts):
+        lines = part.rstrip("\n").split("\n")
+        start = 0
+        if k:
+            start = 1
+            while lines[start].startswith("*"):
+                start += 1
+        out += lines[start:-1]
+    out.append(parts[-1].rstrip("\n").split("\n")[-1])
+    return "\n".join(out) + "\n"
+
+
+def _close_marks(body: list[list[str]], ids: tuple[tuple[int, ...], ...], close_ties: bool = True) -> None:
+    """Remove slurs and phrase marks, and with ``close_ties`` ties, whose other end lies outside the
+    excerpt (in place)."""
     open_ties: dict[tuple[int, str], tuple[int, int, int]] = {}
     stacks: dict[tuple[int, str], list[tuple[int, int, int]]] = {}
 
@@ -169,6 +215,8 @@ def _close_marks(body: list[list[str]], ids: tuple[tuple[int, ...], ...]) -> Non
                                 stack.pop()
                             else:
                                 edit((i, c, s), close, "")
+                if not close_ties:
+                    continue
                 if "[" in sub:
                     open_ties[key] = (i, c, s)
                 elif "_" in sub:

@@ -13,7 +13,9 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from corpora.base import Corpus, CorpusError, build_corpus, fingerprint_of, read_user_corpus
+from corpora.base import CorpusError
+from corpora.indexed import IndexedCorpus, in_memory, open_corpus
+from corpora.split import score_key
 from corpora.music.kern import KernScore, parse_humdrum
 
 USER_SUFFIXES = (".krn",)
@@ -50,7 +52,7 @@ def cache_path() -> Path:
     return root / "gotforge" / f"music21-{metadata.version('music21')}-krn-v{PARSER_VERSION}.json"
 
 
-def build_default() -> Corpus[KernScore]:
+def build_default() -> IndexedCorpus[KernScore]:
     """Parse every **kern file music21 ships (slow enough to be worth the cache)."""
     import music21
 
@@ -60,14 +62,16 @@ def build_default() -> Corpus[KernScore]:
     root = Path(music21.__file__).parent / "corpus"
     raw = ((str(p), (str(p.relative_to(root)), _read_krn(p))) for p in paths)
     version = f"music21-{music21.__version__}-krn-v{PARSER_VERSION}"
-    return build_corpus(version, raw, _parse_file, fingerprint=version)
+    return in_memory(version, raw, _parse_file, key=score_key, fingerprint=version)
 
 
-def _write_cache(path: Path, corpus: Corpus[KernScore]) -> None:
+def _write_cache(path: Path, corpus: IndexedCorpus[KernScore]) -> None:
+    entries = corpus.entries(0, len(corpus))
     data = {
         "source": corpus.source, "fingerprint": corpus.fingerprint, "rejects": corpus.rejects,
         "examples": list(corpus.examples),
-        "items": [[i.name, i.title, i.composer, i.spines, i.body, i.cuts, i.phrase_cuts] for i in corpus.items],
+        "items": [[e.location.file, i.name, i.title, i.composer, i.spines, i.body, i.cuts, i.phrase_cuts]
+                  for e in entries if isinstance(i := e.item, KernScore)],
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,20 +83,28 @@ def _write_cache(path: Path, corpus: Corpus[KernScore]) -> None:
         pass  # a read-only home only costs the rebuild next time
 
 
-def _read_cache(path: Path) -> Corpus[KernScore] | None:
+def _read_cache(path: Path) -> IndexedCorpus[KernScore] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        items = [
-            KernScore(name, title, composer, spines, body, tuple(cuts), tuple(phrases))
-            for name, title, composer, spines, body, cuts, phrases in data["items"]
+        raw = [
+            (location, KernScore(name, title, composer, spines, body, tuple(cuts), tuple(phrases)))
+            for location, name, title, composer, spines, body, cuts, phrases in data["items"]
         ]
-        return Corpus(data["source"], items, data["rejects"], tuple(data["examples"]), data["fingerprint"])
+        corpus = in_memory(data["source"], raw, _cached, key=score_key, fingerprint=data["fingerprint"])
     except (OSError, ValueError, KeyError, TypeError, CorpusError):
         return None
+    corpus.log.counts.update(data["rejects"])  # the files that did not parse when the cache was built
+    corpus.log.examples.extend(data["examples"])
+    return corpus
+
+
+def _cached(score: KernScore) -> KernScore:
+    """A score read back from the cache: parsed when the cache was built."""
+    return score
 
 
 @functools.lru_cache(maxsize=1)
-def default_scores() -> Corpus[KernScore]:
+def default_scores() -> IndexedCorpus[KernScore]:
     """The built-in corpus: music21's **kern files, parsed once and cached (files that do not parse
     are counted in ``rejects``, not fatal)."""
     path = cache_path()
@@ -103,18 +115,14 @@ def default_scores() -> Corpus[KernScore]:
     return corpus
 
 
-def user_scores(path: str | Path) -> Corpus[KernScore]:
+def _parse_user(text: str) -> KernScore:
+    return parse_humdrum(text)
+
+
+def user_scores(path: str | Path) -> IndexedCorpus[KernScore]:
     """A user folder of ``.krn`` files (one piece per file), or one ``.krn`` file."""
-    path = Path(path)
-    if path.is_file() and path.suffix.lower() in USER_SUFFIXES:  # one piece, not one item per line
-        text = path.read_text(encoding="utf-8")
-        return build_corpus(str(path), [(str(path), (path.name, text))], _parse_file, fingerprint_of(path))
-
-    def parse(text: str) -> KernScore:
-        return parse_humdrum(text, "")
-
-    return read_user_corpus(path, parse, suffixes=USER_SUFFIXES)
+    return open_corpus(path, _parse_user, key=score_key, suffixes=USER_SUFFIXES, whole_file_suffixes=USER_SUFFIXES)
 
 
-def scores(corpus_path: str | Path | None) -> Corpus[KernScore]:
+def scores(corpus_path: str | Path | None) -> IndexedCorpus[KernScore]:
     return user_scores(corpus_path) if corpus_path is not None else default_scores()

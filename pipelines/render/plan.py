@@ -1,6 +1,8 @@
 """The planner: which shards a run makes, whether this folder may hold them, which are still to do.
 
-* :func:`plan`: every shard of the config as a :class:`ShardJob`, interleaved across renderers.
+* :func:`plan`: every shard of the config as a :class:`ShardJob`, interleaved across renderers; a
+  renderer that covers its corpus in order gets shards of contiguous units
+  (:mod:`pipelines.render.coverage`).
 * :func:`claim_folder`: the run's identity (config, renderer versions, corpus fingerprints) is
   stored in ``run.json``; a folder holding a different one is refused with the keys that differ.
 * :func:`folder_lock`: one render at a time per folder.
@@ -15,11 +17,10 @@ import dataclasses
 import fcntl
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from corpora.base import fingerprint_of
 from pipelines.render.config import RunConfig
 from pipelines.render.writer import committed_stats, remove_uncommitted, write_json_atomic
 from renderers import registry
@@ -31,11 +32,13 @@ class RunError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class ShardJob:
-    """One shard to make: ``count`` samples of ``renderer``, the shard numbered ``shard``."""
+    """One shard to make: ``count`` samples of ``renderer`` drawn at random, the shard numbered
+    ``shard``; or, when ``first`` is set, ``count`` corpus units from unit ``first`` on, in order."""
 
     renderer: str
     shard: int
     count: int
+    first: int | None = None
 
     @property
     def name(self) -> str:
@@ -51,13 +54,19 @@ class ShardJob:
         return out / self.renderer / f".{self.name}.tar.tmp"
 
 
-def plan(config: RunConfig) -> list[ShardJob]:
-    """All shards of the run, interleaved across renderers so a partial run covers each one."""
+def plan(config: RunConfig, units: Mapping[str, int] | None = None) -> list[ShardJob]:
+    """All shards of the run, interleaved across renderers so a partial run covers each one.
+
+    ``units``: the units of each renderer that covers its corpus (:func:`pipelines.render.coverage.count_units`)."""
+    units = units or {}
     per_renderer = []
     for job in config.renderers:
-        shards = math.ceil(job.samples / config.shard_size)
+        covers = job.name in units
+        total = units[job.name] if covers else job.samples
+        shards = math.ceil(total / config.shard_size)
+        size = config.shard_size
         per_renderer.append([
-            ShardJob(job.name, s, min(config.shard_size, job.samples - s * config.shard_size)) for s in range(shards)
+            ShardJob(job.name, s, min(size, total - s * size), s * size if covers else None) for s in range(shards)
         ])
     longest = max((len(p) for p in per_renderer), default=0)
     return [p[i] for i in range(longest) for p in per_renderer if i < len(p)]
@@ -74,8 +83,10 @@ def to_do(jobs: list[ShardJob], out: Path) -> list[ShardJob]:
     return todo
 
 
-def run_identity(config: RunConfig) -> dict[str, Any]:
-    """What decides the bytes of this run's shards (the worker count and the distributor do not)."""
+def run_identity(config: RunConfig, fingerprints: Mapping[str, str | None]) -> dict[str, Any]:
+    """What decides the bytes of this run's shards (the worker count and the distributor do not).
+
+    ``fingerprints``: each renderer's user corpus fingerprint (None without one)."""
     renderers = {}
     for job in config.renderers:
         entry = registry.get_entry(job.name)
@@ -83,7 +94,7 @@ def run_identity(config: RunConfig) -> dict[str, Any]:
         renderers[job.name] = {
             "version": str(cls.version),
             "package": entry.package,
-            "corpus_fingerprint": fingerprint_of(Path(job.corpus)) if job.corpus else None,
+            "corpus_fingerprint": fingerprints.get(job.name),
         }
     return {"config": config.model_dump(mode="json"), "renderers": renderers}
 

@@ -5,10 +5,13 @@ shards, distribute the ones still to do, then write ``sizes.json`` and ``manifes
     -> plan        pipelines/render/plan.py        shards, run.json, lock, what is committed
     -> distribute  pipelines/render/distribute.py  where shard jobs are made (local processes)
     -> worker      pipelines/render/worker.py      one shard's samples: render, check, retry
+                   pipelines/render/coverage.py    or one shard's corpus items, in order, whole
     -> writer      pipelines/render/writer.py      the tar, its commit, its stats
 
 The shard is the unit of work, failure, resumption and accounting: a failed shard is reported and
-the run goes on; rerunning the same command makes only the shards not committed.
+the run goes on; rerunning the same command makes only the shards not committed. Corpus items that
+gave no sample in a covering run are listed in ``OUT/<renderer>/missed.jsonl``, one JSON object per
+line in item order (item, location, pass, reason, detail), and counted by reason in the manifest.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import json
 import time
 from collections.abc import Iterator
 from importlib import metadata
@@ -25,6 +29,7 @@ from typing import Any
 from tqdm import tqdm
 
 from pipelines.render.config import ConfigError, RunConfig
+from pipelines.render.coverage import count_units
 from pipelines.render.distribute import DISTRIBUTORS, Distributor
 from pipelines.render.plan import RunError, ShardJob, claim_folder, folder_lock, plan, run_identity, to_do
 from pipelines.render.worker import GC_THRESHOLDS, RenderContext
@@ -67,13 +72,22 @@ def render_run(config: RunConfig, out: Path, workers: int = 1, show_progress: bo
             if report["rejects"]:
                 print(f"warning: corpus {report['source']} ({name}): rejected {report['rejects']}, "
                       f"e.g. {report['examples'][0]}")
-        identity = run_identity(config)
+        renderers = {job.name: context.renderer(job.name) for job in config.renderers}
+        units = {job.name: count_units(renderers[job.name], job) for job in config.renderers if job.covers}
+        fingerprints = {job.name: renderers[job.name].corpus.fingerprint for job in config.renderers
+                        if job.corpus and renderers[job.name].corpus is not None}
+        identity = run_identity(config, fingerprints)
         claim_folder(out, identity)
-        jobs = plan(config)
+        jobs = plan(config, units)
         todo = to_do(jobs, out)
         started = time.perf_counter()
         failures = _distribute(DISTRIBUTORS[distributor], todo, context, workers, show_progress)
         manifest = _write_summary(config, out, jobs, identity, corpora, time.perf_counter() - started, workers)
+    for name, entry in manifest["renderers"].items():
+        if entry.get("missed", {}).get("units"):
+            missed = entry["missed"]
+            print(f"warning: {missed['units']} corpus item rendering(s) of {name} gave no sample "
+                  f"{missed['by_reason']}, listed in {out / missed['list']}; e.g. {missed['examples'][0]}")
     if failures:
         raise RunError(
             f"{len(failures)} shard(s) failed; rerun the same command to retry them:\n  " + "\n  ".join(failures)
@@ -112,6 +126,20 @@ def _distribute(distribute: Distributor, todo: list[ShardJob], context: RenderCo
     return failures
 
 
+def _write_missed(folder: Path, missed: list[dict[str, Any]]) -> dict[str, Any]:
+    """``missed.jsonl`` of a covering renderer (every unit that gave no sample, in unit order) and its
+    summary for the manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps(m, ensure_ascii=False, sort_keys=True) + "\n" for m in missed)
+    path = folder / "missed.jsonl"
+    temp = folder / ".missed.jsonl.tmp"
+    temp.write_text(lines, encoding="utf-8")
+    temp.replace(path)
+    reasons = collections.Counter(m["reason"] for m in missed)
+    return {"units": len(missed), "by_reason": dict(sorted(reasons.items())), "list": f"{folder.name}/missed.jsonl",
+            "examples": [f"{m['location']}: {m['reason']}: {m['detail']}" for m in missed[:5]]}
+
+
 def _package_versions() -> dict[str, str]:
     versions = {"gotforge": metadata.version("gotforge")}
     for requirement in metadata.requires("gotforge") or []:
@@ -131,15 +159,24 @@ def _write_summary(config: RunConfig, out: Path, jobs: list[ShardJob], identity:
     per_dir: dict[str, dict[str, int]] = collections.defaultdict(dict)
     rejects: collections.Counter[str] = collections.Counter()
     per_renderer: dict[str, dict[str, Any]] = {}
+    missed: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    corpus_rejects: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    corpus_examples: dict[str, list[str]] = collections.defaultdict(list)
     for job in jobs:
         stats = committed_stats(job, out)
         entry = per_renderer.setdefault(job.renderer, {
             **identity["renderers"][job.renderer], "samples": 0, "shards": 0, "missing_shards": 0,
             "rejects": collections.Counter(), "render_seconds": 0.0, "seconds": 0.0,
         })
+        if job.first is not None:
+            entry.setdefault("units", 0)
+            entry["units"] += job.count
         if stats is None:
             entry["missing_shards"] += 1
             continue
+        missed[job.renderer] += stats.get("missed", [])
+        corpus_rejects[job.renderer].update(stats.get("corpus_rejects", {}))
+        corpus_examples[job.renderer] += stats.get("corpus_examples", [])
         sizes[f"{job.renderer}/{stats['tar']}"] = stats["count"]
         per_dir[job.renderer][stats["tar"]] = stats["count"]
         entry["samples"] += stats["count"]
@@ -153,7 +190,12 @@ def _write_summary(config: RunConfig, out: Path, jobs: list[ShardJob], identity:
         entry["render_seconds"] = round(entry["render_seconds"], 3)
         entry["seconds"] = round(entry["seconds"], 3)
         if name in corpora:
-            entry["corpus"] = corpora[name]
+            report = dict(corpora[name])
+            report["rejects"] = dict(sorted((collections.Counter(report["rejects"]) + corpus_rejects[name]).items()))
+            report["examples"] = (report["examples"] + corpus_examples[name])[:5]
+            entry["corpus"] = report
+        if "units" in entry:
+            entry["missed"] = _write_missed(out / name, missed[name])
     write_json_atomic(out / "sizes.json", sizes)
     for renderer, counts in per_dir.items():
         write_json_atomic(out / renderer / "sizes.json", counts)

@@ -54,10 +54,15 @@ class ShardError(RuntimeError):
 
 
 def build_renderer(config: RunConfig, name: str) -> Any:
-    """The renderer ``name`` of ``config``, built with its checked options and corpus."""
+    """The renderer ``name`` of ``config``, built with its checked options and corpus, restricted to
+    the job's split (:func:`pipelines.render.coverage.select_items`)."""
+    from pipelines.render.coverage import select_items  # imported here: coverage builds on this module
+
     job = next(j for j in config.renderers if j.name == name)
     cls = registry.load(name)
-    return cls(check_options(job), Path(job.corpus) if job.corpus else None)
+    renderer = cls(check_options(job), Path(job.corpus) if job.corpus else None)
+    select_items(renderer, job)
+    return renderer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +92,12 @@ class RenderContext:
 
     def make(self, job: ShardJob, progress: ProgressFn) -> dict[str, Any]:
         """Make and commit one shard of the run; returns its stats."""
+        from pipelines.render.coverage import make_covered_shard  # imported here: it builds on this module
+
         augment = next(j.augment for j in self.config.renderers if j.name == job.renderer)
-        return make_shard(self.renderer(job.renderer), self.config.seed, self.config.png_compress_level,
-                          job, self.out, progress, augment)
+        make = make_shard if job.first is None else make_covered_shard
+        return make(self.renderer(job.renderer), self.config.seed, self.config.png_compress_level, job, self.out,
+                    progress, augment)
 
     def close(self) -> None:
         """Free the renderers' back-ends (browsers, LaTeX, toolkits) built in this process."""
@@ -173,10 +181,15 @@ def render_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collectio
 
 
 def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob, out: Path,
-               progress: ProgressFn, augment: Mapping[str, float] | None = None) -> dict[str, Any]:
-    """Render one shard's samples into the writer and commit it; returns its stats."""
+               progress: ProgressFn, augment: Mapping[str, float] | None = None,
+               timing: Timing | None = None) -> dict[str, Any]:
+    """Render one shard's samples into the writer and commit it; returns its stats (with the bad
+    corpus items its draws met, counted by reason)."""
     rejects: collections.Counter[str] = collections.Counter()
-    timing = Timing()
+    timing = timing or Timing()
+    corpus = renderer.corpus
+    before = collections.Counter(corpus.rejects) if corpus is not None else collections.Counter()
+    seen = len(corpus.examples) if corpus is not None else 0
     attempts = reported = 0
     with open_shard(job, out) as writer:
         for index, sample, seed, attempt in render_valid(renderer, run_seed, job, rejects, timing, augment):
@@ -191,6 +204,8 @@ def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob,
             "count": job.count,
             "attempts": attempts,
             "rejects": dict(sorted(rejects.items())),
+            "corpus_rejects": dict(sorted((collections.Counter(corpus.rejects) - before).items())) if corpus else {},
+            "corpus_examples": list(corpus.examples[seen:]) if corpus is not None else [],
             "render_seconds": round(timing.render, 4),
             "validate_seconds": round(timing.validate, 4),
         })

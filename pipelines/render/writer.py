@@ -135,7 +135,8 @@ def committed_stats(job: ShardJob, out: Path) -> dict[str, Any] | None:
         stats = json.loads(stats_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    if stats.get("bytes") != tar_path.stat().st_size or stats.get("count") != job.count:
+    made = stats.get("units", stats.get("count"))  # a covering shard's count is its units, not its samples
+    if stats.get("bytes") != tar_path.stat().st_size or made != job.count:
         return None
     return stats
 

@@ -33,13 +33,14 @@ from matplotlib import style
 from matplotlib.figure import Figure
 from PIL import Image
 
-from corpora.base import Corpus
+from corpora.indexed import IndexedCorpus
 from corpora.charts import KINDS, Chart, chart_from_target, chart_to_target, generate_chart, user_charts
 from corpora.text import detect_lang
 from renderers.base import Reject, RendererOptions, Sample, SubsetOf
 from renderers.chart_matplotlib import draw
 from renderers.chart_matplotlib.faces import installed_faces, pick_faces
 from renderers.chart_matplotlib.look import STYLES, sample_choices
+from renderers.chart_readback import check_chart
 
 
 class Options(RendererOptions):
@@ -79,41 +80,51 @@ class MatplotlibChartRenderer:
     name: ClassVar[str] = "chart-matplotlib"
     markup: ClassVar[str] = "chart-json"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "7"
+    version: ClassVar[str] = "8"
     Options: ClassVar[type[RendererOptions]] = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
         self.options = options
-        self.corpus: Corpus[Chart] | None = user_charts(corpus_path) if corpus_path is not None else None
+        self.corpus: IndexedCorpus[Chart] | None = user_charts(corpus_path) if corpus_path is not None else None
         # (regular, bold) faces of every font a chart may use, each registered with matplotlib once
         # under an alias that resolves to exactly that face (see faces.register_alias).
         self.en_fonts, self.bold = installed_faces()
         self._style_rc = draw.style_rcs(options.styles)
 
     def render(self, rng: np.random.Generator) -> Sample:
-        chart, kind, lang, data = self.sample_chart(rng)
+        return self.draw(*self.sample_chart(rng), rng)
+
+    def render_item(self, item: Chart, rng: np.random.Generator) -> list[Sample]:
+        """A chart is one part."""
+        return [self.draw(*self.user_chart(item, rng, {"origin": "user"}), rng)]
+
+    def draw(self, chart: Chart, kind: str, lang: str, data: dict[str, Any], rng: np.random.Generator) -> Sample:
         look = self.sample_look(rng, chart, kind, lang)
-        fig, placed = self.figure(chart, kind, look)
+        shown: dict[str, Any] = {}
+        fig, placed = self.figure(chart, kind, look, shown)
         width, height = fig.canvas.get_width_height()
         image = Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         meta = {"lang": lang, "kind": kind, **look, **placed, "data": data}
-        return Sample(images=[image.convert("RGB")], target=chart_to_target(chart), meta=meta)
+        return Sample(images=[image.convert("RGB")], target=chart_to_target(chart), meta=meta, drawn=shown)
 
     def sample_chart(self, rng: np.random.Generator) -> tuple[Chart, str, str, dict[str, Any]]:
         """The chart to draw (generated, or a user chart), its kind, its language and a record of
         how its data was made."""
         if self.corpus is not None:
-            index = int(rng.integers(len(self.corpus)))
-            chart = self.corpus.items[index]
-            kinds = [k for k in self.options.kinds if _fits(chart, k)]
-            if not kinds:
-                raise Reject("no-fitting-kind", f"chart {index} fits none of {self.options.kinds}")
-            kind = kinds[int(rng.integers(len(kinds)))]
-            return chart, kind, detect_lang(" ".join(chart.texts())), {"origin": "user", "index": index}
+            index, chart = self.corpus.draw(rng)
+            return self.user_chart(chart, rng, {"origin": "user", "index": index})
         lang = "zh" if rng.random() < self.options.zh_probability else "en"
         kind = self.options.kinds[int(rng.integers(len(self.options.kinds)))]
         chart, record = generate_chart(rng, lang, kind)
         return chart, kind, lang, {"origin": "generated", **record}
+
+    def user_chart(self, chart: Chart, rng: np.random.Generator,
+                   data: dict[str, Any]) -> tuple[Chart, str, str, dict[str, Any]]:
+        """A user chart with a kind it fits, drawn from the options' kinds."""
+        kinds = [k for k in self.options.kinds if _fits(chart, k)]
+        if not kinds:
+            raise Reject("no-fitting-kind", f"chart {chart.title!r} fits none of {self.options.kinds}")
+        return chart, kinds[int(rng.integers(len(kinds)))], detect_lang(" ".join(chart.texts())), data
 
     def sample_look(self, rng: np.random.Generator, chart: Chart, kind: str, lang: str) -> dict[str, Any]:
         """Every drawing choice for one chart (faces first, then style, sizes, colours, legend, ...):
@@ -121,13 +132,17 @@ class MatplotlibChartRenderer:
         font, bold = pick_faces(rng, chart, lang, self.en_fonts, self.bold)
         return sample_choices(rng, self.options, chart, kind, lang, font, bold)
 
-    def figure(self, chart: Chart, kind: str, look: dict[str, Any]) -> tuple[Figure, dict[str, Any]]:
+    def figure(self, chart: Chart, kind: str, look: dict[str, Any],
+               shown: dict[str, Any] | None = None) -> tuple[Figure, dict[str, Any]]:
         """The drawn figure of ``chart`` with the choices ``look`` (see :func:`draw.figure`)."""
-        return draw.figure(self._style_rc[look["style"]], chart, kind, look)
+        return draw.figure(self._style_rc[look["style"]], chart, kind, look, shown)
 
     def validate(self, sample: Sample) -> None:
-        """The target is canonical chart JSON with named series and categories, and the image has the
-        size in the meta (the engine itself rejects a blank image)."""
+        """The target is canonical chart JSON with named series and categories, the image has the
+        size in the meta (the engine itself rejects a blank image), and the figure shows the target:
+        what the draw checked (texts inside the figure, value labels and unrotated category labels
+        clear of each other) and every title, name, category, value label and mark read back from it
+        (:func:`renderers.chart_readback.check_chart`)."""
         try:
             chart = chart_from_target(sample.target)
         except ValueError as err:
@@ -142,6 +157,7 @@ class MatplotlibChartRenderer:
                 "bad-image",
                 f"image is {image.size}, meta says {sample.meta['width_px']}x{sample.meta['height_px']}",
             )
+        check_chart(chart, sample.meta["kind"], sample.drawn, sample.meta["value_labels"], clear="labels")
 
 
 def _fits(chart: Chart, kind: str) -> bool:

@@ -35,14 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
-from corpora.base import Corpus, CorpusError
+from corpora.indexed import IndexedCorpus
+from corpora.split import Selection, text_key
 from corpora.text import Passage, detect_lang, passages
 from renderers.backends import fonts
 from renderers.base import Reject, Sample
 from renderers.text_page.linebreak import normalise
 from renderers.text_page.options import Options
-from renderers.text_page.pages import check_region, render_page
+from renderers.text_page.pages import check_region, render_page, render_pages
 from renderers.text_page.slices import render_slice
+
+MAX_LANG_DRAWS = 1000  # draws for a passage of the wanted language before the sample is rejected
 
 
 class TextPageRenderer:
@@ -51,45 +54,53 @@ class TextPageRenderer:
     name = "text-page"
     markup = "text"
     task = "ocr"
-    version = "4"
+    version = "5"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
         self.options = options
-        self.corpus: Corpus[Passage] | None = None
         langs = ("en", "zh") if options.lang == "mix" else (options.lang,)
-        self.pools: dict[str, tuple[Passage, ...]] = {}
-        if corpus_path is not None:
-            self.corpus = passages(corpus_path, options.lang)
-            by_lang: dict[str, list[Passage]] = {"en": [], "zh": []}
-            for passage in self.corpus.items:
-                by_lang[detect_lang(" ".join(passage))].append(passage)
-            self.pools = {lang: tuple(by_lang[lang]) for lang in langs if by_lang[lang]}
-            if not self.pools:
-                found = ", ".join(f"{len(v)} {k}" for k, v in by_lang.items())
-                raise CorpusError(
-                    f"corpus {corpus_path} has no {'/'.join(langs)} passage (found {found}); "
-                    f"set the text-page option lang to match it or to 'mix'"
-                )
-        else:
-            self.pools = {lang: tuple(passages(None, lang).items) for lang in langs}
-        self._normalised: dict[tuple[str, int], tuple[str, ...]] = {}
+        self.corpus: IndexedCorpus[Passage] = passages(corpus_path, langs)
+        self.user_corpus = corpus_path is not None
+        self.selection: Selection | None = None
+        self._normalised: dict[int, tuple[str, tuple[str, ...]]] = {}
         weights = np.array(list(options.regions.values()), dtype=float)
         self.region_choice = (list(options.regions), weights / weights.sum())
 
+    def use_split(self, selection: Selection) -> None:
+        """Passages of the selection only, and slices whose own text falls in its split."""
+        self.corpus = self.corpus.subset(selection.indices)
+        self.selection = selection
+        self._normalised.clear()
+
+    def holds(self, text: str) -> bool:
+        """Whether a slice of ``text`` may be drawn: it falls in the run's split, if any."""
+        return self.selection is None or self.selection.holds(text_key(text))
+
     def _lang(self, rng: np.random.Generator) -> str:
-        if len(self.pools) == 1:
-            return next(iter(self.pools))
+        if self.options.lang != "mix":
+            return self.options.lang
+        if self.user_corpus:  # a user corpus gives its own mix: the language of a passage drawn
+            return self._passage_of(self.corpus.draw(rng)[0])[0]
         return "zh" if rng.random() < self.options.zh_prob else "en"
 
+    def _passage_of(self, index: int) -> tuple[str, tuple[str, ...]]:
+        """Passage ``index``'s language and its normalised paragraphs (a pure cache: same passage, same text)."""
+        if index not in self._normalised:
+            passage = self.corpus.item(index)
+            paragraphs = tuple(p for p in map(normalise, passage) if p)
+            self._normalised[index] = (detect_lang(" ".join(paragraphs)), paragraphs)
+        return self._normalised[index]
+
     def passage(self, rng: np.random.Generator, lang: str) -> tuple[int, tuple[str, ...]]:
-        """A passage of ``lang`` (its index in the pool, its normalised paragraphs)."""
-        pool = self.pools[lang]
-        index = int(rng.integers(len(pool)))
-        key = (lang, index)
-        if key not in self._normalised:  # a pure cache: same passage, same text
-            self._normalised[key] = tuple(p for p in map(normalise, pool[index]) if p)
-        return index, self._normalised[key]
+        """A passage of ``lang`` (its index in the corpus, its normalised paragraphs)."""
+        for _ in range(MAX_LANG_DRAWS):
+            index, _ = self.corpus.draw(rng)
+            found, paragraphs = self._passage_of(index)
+            if found == lang:
+                return index, paragraphs
+        raise Reject("no-passage-in-lang", f"no {lang} passage in {MAX_LANG_DRAWS} draws from {self.corpus.source}; "
+                                           f"set the text-page option lang to match the corpus, or to mix")
 
     def font(self, rng: np.random.Generator, text: str, lang: str) -> fonts.FontFace:
         """A face of the configured styles that covers ``text``."""
@@ -107,6 +118,21 @@ class TextPageRenderer:
         if self.options.slice:
             return render_slice(self, rng, lang)
         return render_page(self, rng, lang)
+
+    def render_item(self, item: Passage, rng: np.random.Generator) -> list[Sample]:
+        """The whole passage, in its own language: its pages, each continuing where the one before
+        ended; with ``slice``, one slice per paragraph, each in as many lines as it takes. The parts'
+        targets joined by a line break are every line the passage was set in."""
+        if any(w > 0 for region, w in self.options.regions.items() if region != "page"):
+            raise ValueError("text-page draws a corpus in order as whole pages or slices; a region covers part "
+                             "of a page: leave regions at {page: 1} or set order: sample")
+        paragraphs = tuple(p for p in map(normalise, item) if p)
+        if not paragraphs:
+            raise Reject("empty-text", "the passage holds no text after normalisation")
+        lang = detect_lang(" ".join(paragraphs))
+        if self.options.slice:
+            return [render_slice(self, rng, lang, paragraph) for paragraph in paragraphs]
+        return render_pages(self, rng, lang, paragraphs)
 
     def validate(self, sample: Sample) -> None:
         """Reject an empty target, a target glyph the recorded font lacks, or a region whose box

@@ -1,5 +1,7 @@
-"""Whole pages of the text-page renderer: paragraphs flowed down one or more columns, and the
-fine-grained regions GOT's box- and colour-guided prompts read.
+"""Whole pages of the text-page renderer: paragraphs flowed down one or more columns (:class:`Flow`),
+and the fine-grained regions GOT's box- and colour-guided prompts read. Drawn at random, a page is
+filled with passages and cut where it is full (:func:`render_page`); in order, one text flows over as
+many pages as it needs (:func:`render_pages`).
 
 A fine-grained page's target is a run of 1-6 consecutive lines of one column (``region_lines``).
 ``box`` records the region as ``meta["box"]`` = [x1, y1, x2, y2] on GOT's 0-1000 scale of the
@@ -30,8 +32,8 @@ if TYPE_CHECKING:
 FRAME_COLOURS = {"red": (220, 30, 30), "green": (20, 150, 40), "blue": (30, 60, 220)}
 
 
-def render_page(renderer: TextPageRenderer, rng: np.random.Generator, lang: str) -> Sample:
-    """A page of one or more columns; its target the whole page, or a region of it."""
+def sample_look(renderer: TextPageRenderer, rng: np.random.Generator, lang: str) -> dict[str, Any]:
+    """Every choice of a page's layout and colours but its font."""
     o = renderer.options
     width, height = integer(rng, o.page_width), integer(rng, o.page_height)
     margins = [round(width * uniform(rng, o.margin)) for _ in range(4)]  # left, top, right, bottom
@@ -47,11 +49,23 @@ def render_page(renderer: TextPageRenderer, rng: np.random.Generator, lang: str)
     justify = lang == "en" and bool(rng.random() < o.justify_prob)
     last_fill = uniform(rng, (0.3, 0.95)) if rng.random() < o.partial_page_prob else 1.0
     colours = sample_colours(rng)
+    return {
+        "width": width, "height": height, "margins": margins, "columns": n_columns, "column_gap": gap,
+        "column_width": column_width, "font_px": font_px, "line_height": line_height,
+        "paragraph_gap": paragraph_gap, "indent_em": indent_em, "justify": justify, "last_fill": last_fill,
+        "colours": colours,
+    }
 
+
+def render_page(renderer: TextPageRenderer, rng: np.random.Generator, lang: str) -> Sample:
+    """A page of one or more columns filled with passages drawn at random; its target the whole
+    page, or a region of it."""
+    look = sample_look(renderer, rng, lang)
     # Draw paragraphs until they surely overfill the page (estimated from the font size).
-    body_height = height - margins[1] - margins[3]
+    body_height = look["height"] - look["margins"][1] - look["margins"][3]
     em_per_char = 1.0 if lang == "zh" else 0.45
-    capacity = n_columns * (body_height / line_height) * (column_width / (font_px * em_per_char))
+    capacity = (look["columns"] * (body_height / look["line_height"])
+                * (look["column_width"] / (look["font_px"] * em_per_char)))
     paragraphs: list[str] = []
     drawn: list[int] = []
     chars = 0
@@ -61,18 +75,39 @@ def render_page(renderer: TextPageRenderer, rng: np.random.Generator, lang: str)
         paragraphs.extend(passage)
         chars += sum(map(len, passage))
     face = renderer.font(rng, "".join(paragraphs), lang)
-    measure = measure_for(face, font_px)
-    ascent, descent = measure.font.getmetrics()
-    indent = round(indent_em * font_px)
+    flow = Flow(paragraphs, lang, face, look)
+    lines, _ = flow.page((0, 0))
+    return page_sample(renderer, rng, lang, look, flow, lines, drawn)
 
-    lines = _layout(
-        paragraphs, lang, measure, n_columns, column_width, gap, margins, height,
-        line_height, ascent + descent, paragraph_gap, indent, justify, last_fill,
-    )
+
+def render_pages(renderer: TextPageRenderer, rng: np.random.Generator, lang: str,
+                 paragraphs: tuple[str, ...]) -> list[Sample]:
+    """A whole text over consecutive pages of one look, each page continuing where the one before
+    ended (mid-paragraph too); every page is filled but the last. Their targets joined by a line
+    break are every line the text was set in."""
+    look = {**sample_look(renderer, rng, lang), "last_fill": 1.0}
+    face = renderer.font(rng, "".join(paragraphs), lang)
+    flow = Flow(list(paragraphs), lang, face, look)
+    pages: list[Sample] = []
+    cursor: tuple[int, int] | None = (0, 0)
+    while cursor is not None:
+        lines, cursor = flow.page(cursor)
+        if not lines:
+            raise Reject("line-too-tall", f"a {look['font_px']} px line does not fit a {look['height']} px page")
+        pages.append(page_sample(renderer, rng, lang, look, flow, lines, []))
+    return pages
+
+
+def page_sample(renderer: TextPageRenderer, rng: np.random.Generator, lang: str, look: dict[str, Any], flow: Flow,
+                lines: list[Line], drawn: list[int]) -> Sample:
+    """The page of ``lines`` (its region drawn from ``rng`` as the options ask) as a sample."""
+    o = renderer.options
+    width, height, font_px, colours = look["width"], look["height"], look["font_px"], look["colours"]
+    face, measure = flow.face, flow.measure
     target = "\n".join(line.text for line in lines)
     check_ink(face, target)
     coverage = Image.new("L", (width, height), 0)
-    boxes = draw_lines(ImageDraw.Draw(coverage), lines, measure, 255, ascent + descent)
+    boxes = draw_lines(ImageDraw.Draw(coverage), lines, measure, 255, flow.text_height)
     image = ink_on_paper(coverage, colours["paper"], colours["ink"])
     region = _region(renderer, rng, lines, boxes, font_px, (width, height))
     if region:
@@ -85,10 +120,10 @@ def render_page(renderer: TextPageRenderer, rng: np.random.Generator, lang: str)
     meta = {
         "region": region.get("region", "page"), **region,
         "lang": lang, "slice": False, "mode": "page", "width": width, "height": height,
-        "font": face.to_meta(), "font_px": font_px, "margins": margins, "columns": n_columns,
-        "column_gap": gap, "column_width": column_width, "line_height": line_height,
-        "paragraph_gap": paragraph_gap, "indent": indent, "justify": justify,
-        "last_column_fill": round(last_fill, 4), **colours, "passages": drawn,
+        "font": face.to_meta(), "font_px": font_px, "margins": look["margins"], "columns": look["columns"],
+        "column_gap": look["column_gap"], "column_width": look["column_width"], "line_height": look["line_height"],
+        "paragraph_gap": look["paragraph_gap"], "indent": flow.indent, "justify": look["justify"],
+        "last_column_fill": round(look["last_fill"], 4), **colours, "passages": drawn,
         "n_lines": len(lines), "line_columns": [line.column for line in lines], "line_boxes": boxes,
     }
     if o.crops:
@@ -131,32 +166,53 @@ def _region(
     return region
 
 
-def _layout(
-    paragraphs: list[str], lang: str, measure: Measure, n_columns: int, column_width: int, gap: int,
-    margins: list[int], height: int, line_height: int, text_height: int, paragraph_gap: int,
-    indent: int, justify: bool, last_fill: float,
-) -> list[Line]:
-    """Flow paragraphs down the columns, left to right; stop at the first line that does not fit."""
-    wrap = wrap_zh if lang == "zh" else wrap_en
-    top, bottom = margins[1], height - margins[3]
-    column, y = 0, top
-    lines: list[Line] = []
-    for paragraph in paragraphs:
-        wrapped = wrap(paragraph, measure, column_width - indent, column_width)
-        if lines and y > top:
-            y += paragraph_gap
-        for k, text in enumerate(wrapped):
-            limit = bottom if column < n_columns - 1 else top + (bottom - top) * last_fill
-            if y + text_height > limit:
-                column += 1
-                y = top
-                if column == n_columns:
-                    return lines
-            x = margins[0] + column * (column_width + gap) + (indent if k == 0 else 0)
-            width = column_width - (indent if k == 0 else 0)
-            lines.append(Line(text, x, y, width, column, justify and k < len(wrapped) - 1))
-            y += line_height
-    return lines
+class Flow:
+    """A text's paragraphs set in one look, page by page: each paragraph is wrapped when first
+    reached (a page drawn at random reads only what fits), and a page may start mid-paragraph."""
+
+    def __init__(self, paragraphs: list[str], lang: str, face: Any, look: dict[str, Any]) -> None:
+        self.paragraphs, self.look, self.face = paragraphs, look, face
+        self.measure = measure_for(face, look["font_px"])
+        ascent, descent = self.measure.font.getmetrics()
+        self.text_height = ascent + descent
+        self.indent = round(look["indent_em"] * look["font_px"])
+        self.wrap = wrap_zh if lang == "zh" else wrap_en
+        self.wrapped: dict[int, list[str]] = {}
+
+    def lines_of(self, p: int) -> list[str]:
+        if p not in self.wrapped:
+            width = self.look["column_width"]
+            self.wrapped[p] = self.wrap(self.paragraphs[p], self.measure, width - self.indent, width)
+        return self.wrapped[p]
+
+    def page(self, cursor: tuple[int, int]) -> tuple[list[Line], tuple[int, int] | None]:
+        """The lines of one page from line ``k`` of paragraph ``p`` (``cursor = (p, k)``) down the
+        columns, left to right, up to the first line that does not fit; and the cursor of that line,
+        or None when the text ended on this page."""
+        look, indent = self.look, self.indent
+        margins, n_columns, gap = look["margins"], look["columns"], look["column_gap"]
+        column_width, line_height = look["column_width"], look["line_height"]
+        top, bottom = margins[1], look["height"] - margins[3]
+        column, y = 0, top
+        lines: list[Line] = []
+        first_p, first_k = cursor
+        for p in range(first_p, len(self.paragraphs)):
+            wrapped = self.lines_of(p)
+            start = first_k if p == first_p else 0
+            if start == 0 and lines and y > top:
+                y += look["paragraph_gap"]
+            for k in range(start, len(wrapped)):
+                limit = bottom if column < n_columns - 1 else top + (bottom - top) * look["last_fill"]
+                if y + self.text_height > limit:
+                    column += 1
+                    y = top
+                    if column == n_columns:
+                        return lines, (p, k)
+                x = margins[0] + column * (column_width + gap) + (indent if k == 0 else 0)
+                width = column_width - (indent if k == 0 else 0)
+                lines.append(Line(wrapped[k], x, y, width, column, look["justify"] and k < len(wrapped) - 1))
+                y += line_height
+        return lines, None
 
 
 def scaled_box(box_px: list[int], size: tuple[int, int]) -> list[int]:

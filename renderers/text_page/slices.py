@@ -23,17 +23,24 @@ from renderers.text_page.raster import Line, block_size, check_ink, draw_lines, 
 if TYPE_CHECKING:
     from renderers.text_page import TextPageRenderer
 
+MAX_SLICE_DRAWS = 2000  # enough for a held-out split of a few percent to find its slices
 
-def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str) -> Sample:
+
+def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str,
+                 paragraph: str | None = None) -> Sample:
     """One line of a few words, or the first lines of a paragraph: cropped tight around the text,
-    or set as large as fits a fixed canvas."""
+    or set as large as fits a fixed canvas. Given a ``paragraph`` (in order), all of it, in as many
+    lines as it takes."""
     o = renderer.options
-    mode = "line" if rng.random() < o.slice_line_prob else "paragraph"
-    index, text = _slice_text(renderer, rng, lang, mode)
+    if paragraph is None:
+        mode = "line" if rng.random() < o.slice_line_prob else "paragraph"
+        index, text = _slice_text(renderer, rng, lang, mode)
+    else:
+        mode, index, text = "paragraph", -1, paragraph
     face = renderer.font(rng, text, lang)
     colours = sample_colours(rng)
     wrap = wrap_zh if lang == "zh" else wrap_en
-    n_lines = integer(rng, o.slice_lines)
+    n_lines = integer(rng, o.slice_lines) if paragraph is None else None
     chars_per_line = uniform(rng, (10.0, 28.0) if lang == "zh" else (20.0, 50.0))  # paragraph column
     spacing = uniform(rng, o.line_spacing)
     margin_em = uniform(rng, (0.1, 0.4))
@@ -94,7 +101,7 @@ def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str
         "lang": lang, "slice": True, "mode": mode, "crop": "fixed" if fixed else "tight",
         "width": size[0], "height": size[1], "font": face.to_meta(), "font_px": font_px,
         "line_height": line_height, "margin": pad, "chars_per_line": round(chars_per_line, 3),
-        **colours, "passages": [index],
+        **colours, "passages": [index] if index >= 0 else [],
         "n_lines": len(lines), "line_columns": [0] * len(lines), "line_boxes": boxes,
     }
     return Sample([image], target, meta)
@@ -103,17 +110,27 @@ def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str
 def _slice_text(renderer: TextPageRenderer, rng: np.random.Generator, lang: str, mode: str) -> tuple[int, str]:
     """A passage's index and the text of one slice of it: a run of words, or a whole paragraph."""
     o = renderer.options
-    for _ in range(20):  # a few passages are too short for the drawn word count: draw again
+    joiner = "" if lang == "zh" else " "
+    # A few passages are too short for the drawn word count, and with a split a slice must fall in
+    # it (renderer.holds): draw again.
+    for _ in range(MAX_SLICE_DRAWS):
         index, passage = renderer.passage(rng, lang)
         if not passage:
             continue
         paragraph = passage[int(rng.integers(len(passage)))]
         if mode == "paragraph":
-            return index, paragraph
+            if renderer.holds(paragraph):
+                return index, paragraph
+            continue
         units = ZH_TOKEN.findall(paragraph) if lang == "zh" else paragraph.split(" ")
         count = integer(rng, o.slice_words) * (2 if lang == "zh" else 1)
-        start = int(rng.integers(max(1, len(units) - count + 1)))
-        text = ("" if lang == "zh" else " ").join(units[start:start + count]).strip()
+        starts = range(max(1, len(units) - count + 1))
+        if renderer.selection is not None:  # the runs of this paragraph in the split, so no passage is favoured
+            starts = [s for s in starts if renderer.holds(joiner.join(units[s:s + count]).strip())]
+            if not starts:
+                continue
+        start = starts[int(rng.integers(len(starts)))]
+        text = joiner.join(units[start:start + count]).strip()
         if text:
             return index, text
     raise Reject("empty-text", "no passage gave a slice")
