@@ -16,7 +16,9 @@ Per renderer, in one run of this command:
   (:func:`pipelines.bench.browser_memory.pooled_vs_launch`), and with ``--memory`` a worker's memory
   after 200 and after 2,000 samples (:mod:`pipelines.bench.browser_memory`);
 * the training loop against the bare model (:mod:`pipelines.bench.training`), unless renderers were
-  named or ``--skip-training`` is given.
+  named or ``--skip-training`` is given;
+* a user corpus of 5 million lines opened lazily (:mod:`pipelines.bench.corpus`: start-up with the
+  index built and reused, reads, a worker's peak memory), unless renderers were named.
 
 Speed is reported, never asserted: the machine is shared and noisy. Quote medians and ratios.
 """
@@ -186,4 +188,11 @@ def main(args: argparse.Namespace) -> int:
 
         print("measuring the training loop (got-tiny)…", flush=True)
         print(train_bench.format_result(train_bench.bench_training(scratch / "train")))
+    if not args.renderer:
+        from pipelines.bench import corpus as corpus_bench
+
+        print(f"\nmeasuring a corpus of {corpus_bench.LINES:,} lines opened lazily (written once into "
+              f"{scratch / 'corpus'})…", flush=True)
+        (scratch / "corpus").mkdir(exist_ok=True)
+        print(corpus_bench.format_table(corpus_bench.bench_corpus(scratch / "corpus")))
     return 0
