@@ -5,6 +5,7 @@ the recorded plain reading where the renderer keeps one) and expects a ``Reject`
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -109,3 +110,55 @@ def test_molecule_with_one_atom_changed_is_rejected():
                 renderer.validate(tampered(sample, bad))
     finally:
         renderer.close()
+
+
+def tampered_chart(target: str, what: str) -> str:
+    """The chart target with its first value raised by one, or its first category renamed."""
+    chart = json.loads(target)
+    values = chart["values"]
+    series = next(iter(values))
+    category = next(iter(values[series]))
+    if what == "value":
+        values[series][category] += 1
+    else:
+        chart["values"] = {s: {(c + " x" if c == category else c): v for c, v in row.items()} for s, row in values.items()}
+    return json.dumps(chart, ensure_ascii=False, separators=(", ", ": "))
+
+
+CHART_KINDS = ("bar", "grouped_bar", "stacked_bar", "hbar", "line", "scatter", "pie")
+
+
+@pytest.mark.parametrize("value_labels", [0.0, 1.0])
+@pytest.mark.parametrize("kind", CHART_KINDS)
+def test_matplotlib_chart_with_one_value_or_category_changed_is_rejected(kind, value_labels):
+    renderer = renderer_named("chart-matplotlib", kinds=(kind,), value_label_probability=value_labels)
+    for seed in (0, 10):
+        sample = first_valid(renderer, range(seed, seed + 10))
+        with pytest.raises(Reject, match="value-not-drawn"):
+            renderer.validate(tampered(sample, tampered_chart(sample.target, "value")))
+        with pytest.raises(Reject, match="category-not-drawn"):
+            renderer.validate(tampered(sample, tampered_chart(sample.target, "category")))
+
+
+def test_chart_layout_rejects_texts_outside_or_overlapping_and_reads_slanted_boxes_as_drawn():
+    from renderers.chart_readback import box_quad, check_layout, overlap
+
+    def slanted(x: float, y: float, length: float = 60, height: float = 10, degrees: float = 45) -> list:
+        # A label hanging from (x, y) at its right end, slanted up to the left.
+        c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+        return [[x, y], [x - length * c, y - length * s], [x - length * c - height * s, y - length * s + height * c],
+                [x - height * s, y + height * c]]
+
+    # Neighbouring slanted labels: their upright boxes overlap, the labels do not.
+    assert not overlap(slanted(100, 100), slanted(130, 100))
+    assert overlap(slanted(100, 100), slanted(105, 100))
+    assert overlap(box_quad(0, 0, 10, 10), box_quad(5, 5, 20, 20)) and not overlap(box_quad(0, 0, 10, 10), box_quad(10.5, 0, 20, 10))
+    text = {"role": "value", "text": "12", "quad": box_quad(90, 10, 110, 20)}
+    with pytest.raises(Reject, match="text-outside"):
+        check_layout([text], (100, 100), "labels")
+    other = {"role": "value", "text": "13", "quad": box_quad(80, 12, 95, 22)}
+    with pytest.raises(Reject, match="overlapping-labels"):
+        check_layout([text, other], (200, 100), "labels")
+    check_layout([text, {**other, "role": "title"}], (200, 100), "labels")  # matplotlib's rule: values among themselves
+    with pytest.raises(Reject, match="overlapping-labels"):
+        check_layout([text, {**other, "role": "title"}], (200, 100), "targets")

@@ -28,6 +28,7 @@ from matplotlib.transforms import offset_copy
 from corpora.charts import Chart, format_number
 from renderers.chart_matplotlib.faces import alias
 from renderers.chart_matplotlib.layout import InViewLocator, TextBoxes, check_layout, lay_out
+from renderers.chart_matplotlib.record import record
 
 QUALITATIVE = {"tab10", "Set1", "Set2", "Dark2", "Paired", "Accent", "tab20b"}
 # matplotlib loc of a legend drawn outside the axes, anchored at the point lay_out chooses.
@@ -126,9 +127,11 @@ def palette_colors(rc: dict[str, Any], palette: str, n: int) -> list[Any]:
     return [cmap(x) for x in np.linspace(0.15, 0.85, n)] if n > 1 else [cmap(0.6)]
 
 
-def figure(style_rc: dict[str, Any], chart: Chart, kind: str, look: dict[str, Any]) -> tuple[Figure, dict[str, Any]]:
+def figure(style_rc: dict[str, Any], chart: Chart, kind: str, look: dict[str, Any],
+           shown: dict[str, Any] | None = None) -> tuple[Figure, dict[str, Any]]:
     """The drawn figure (Agg canvas attached) of ``chart`` with the choices ``look``, and the
     choices made while laying it out (for the meta: the legend corner, dropped value labels).
+    ``shown``, when given, receives what the figure shows (:func:`.record.record`), for ``validate``.
 
     No layout engine: the texts around the axes are measured with the canvas renderer and the
     axes placed so they fit (:func:`.layout.lay_out`), then the figure is drawn once."""
@@ -144,6 +147,8 @@ def figure(style_rc: dict[str, Any], chart: Chart, kind: str, look: dict[str, An
         placed = lay_out(fig, ax, boxes, drawn, rc)
         canvas.draw()
         check_layout(canvas, boxes, drawn, look.get("rotation", 0))
+        if shown is not None:
+            shown.update(record(fig, ax, boxes, drawn, kind, look.get("rotation", 0)))
     return fig, placed
 
 
