@@ -35,7 +35,7 @@ apt:
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
+	$(PY) -m pip install -q -c $(CONSTRAINTS) -e '.[dev,ray]'
 	@touch $@
 
 # Node.js and npm: the machine's own when present (a newer npm than Debian's), else Debian's.

@@ -45,18 +45,31 @@ def _render(args: argparse.Namespace) -> int:
         if args.corpus:
             raise ConfigError(f"--corpus is per renderer in a config file: set renderers.<name>.corpus in {args.config}")
         config, settings = render_config.load_mix(args.config, args.set, given)
-        out = args.out or settings["out"]
-        workers = args.workers or settings["workers"] or 1
     else:
         if not args.renderer:
             raise ConfigError("name at least one --renderer (see `gotforge renderers`) or give --config")
         run = {**RENDER_DEFAULTS, **given}
         config = render_config.from_args(args.renderer, run["samples"], run["shard_size"], run["seed"], args.corpus,
                                          args.set)
-        out, workers = args.out, args.workers or 1
+        settings = {"out": None, "workers": None, "distributor": "local", "ray_address": None}
+    out = args.out or settings["out"]
     if not out:
         raise ConfigError("no output folder: pass --out DIR (or set out: in the config file)")
-    manifest = render_run(config, Path(out), workers=workers, show_progress=not args.quiet)
+    distributor = args.distributor or settings["distributor"]
+    address = args.ray_address or settings["ray_address"]
+    if distributor != "ray":
+        if address:
+            raise ConfigError(f"--ray-address {address}: the cluster is for --distributor ray")
+        manifest = render_run(config, Path(out), workers=args.workers or settings["workers"] or 1,
+                              show_progress=not args.quiet, distributor=distributor)
+    else:
+        from pipelines.render.distribute import ray_module
+
+        ray_distributor = ray_module()
+        with ray_distributor.connected(address):  # by default, an actor per CPU of the cluster
+            workers = args.workers or settings["workers"] or ray_distributor.cluster_cpus()
+            manifest = render_run(config, Path(out), workers=workers, show_progress=not args.quiet,
+                                  distributor="ray")
     totals = manifest["totals"]
     print(f"{out}: {totals['samples']} samples in {totals['shards']} shards, {totals['rejects']} rejected "
           f"{manifest['rejects'] or ''}".rstrip())
@@ -111,7 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard-size", type=int, default=None,
                    help="samples per shard (default 1000); with --config, replaces the file's")
     p.add_argument("--seed", type=int, default=None, help="run seed (default 0); with --config, replaces the file's")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default 1); with --distributor ray, actors (default: the cluster's CPUs)")
+    p.add_argument("--distributor", choices=["local", "ray"], default=None,
+                   help="where shards are made: local processes (default) or a Ray cluster (pip install 'gotforge[ray]')")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="with --distributor ray: the cluster to join, e.g. auto or HOST:6379 (default: RAY_ADDRESS, "
+                        "else a new one on this machine)")
     p.add_argument("--corpus", help="user corpus: a file of one item per line, a .jsonl file or a folder")
     p.add_argument("--set", action="append", default=[], metavar="R.KEY=VALUE",
                    help="renderer option, the value read as YAML (e.g. text-page.slice=true; repeatable)")

@@ -10,7 +10,7 @@ import pickle
 import pytest
 
 from pipelines.render.config import ConfigError
-from pipelines.render.distribute import DISTRIBUTORS, Distributor, local
+from pipelines.render.distribute import DISTRIBUTORS, Distributor, local, ray
 from pipelines.render.plan import ShardJob
 from pipelines.render.run import render_run
 from pipelines.render.worker import ProgressFn, RenderContext
@@ -41,15 +41,15 @@ def signature(function) -> list[tuple[str, object, object]]:
         ("return", None, inspect.signature(function).return_annotation)]
 
 
-@pytest.mark.parametrize("distributor", [local, sequential])
+@pytest.mark.parametrize("distributor", [local, ray, sequential])
 def test_distributors_have_the_protocols_signature(distributor):
     assert signature(distributor) == signature(Distributor.__call__)
 
 
 def test_local_is_chosen_by_name(tmp_path):
-    assert DISTRIBUTORS == {"local": local}
-    with pytest.raises(ConfigError, match="unknown distributor 'ray'"):
-        render_run(digits_run(), tmp_path, distributor="ray")
+    assert DISTRIBUTORS == {"local": local, "ray": ray}  # ray: tests/test_ray_distributor.py
+    with pytest.raises(ConfigError, match="unknown distributor 'spark'"):
+        render_run(digits_run(), tmp_path, distributor="spark")
     assert list(tmp_path.iterdir()) == []  # refused before any work
 
 

@@ -132,6 +132,9 @@ class _MixFile(StrictModel):
     png_compress_level: int = pydantic.Field(default=1, ge=0, le=9)
     out: str | None = None
     workers: pydantic.PositiveInt | None = None
+    # Where the shards are made (pipelines.render.distribute); like workers, never what they hold.
+    distributor: str = "local"
+    ray_address: str | None = None  # with distributor ray: the cluster to join (None: Ray's default)
     renderers: dict[str, _MixEntry]
 
 
@@ -220,7 +223,8 @@ def from_args(
 
 def load_mix(path: str | Path, assignments: Sequence[str] = (), replace: Mapping[str, Any] | None = None,
              ) -> tuple[RunConfig, dict[str, Any]]:
-    """The YAML form. Returns the run and the file's run settings (``out``, ``workers``).
+    """The YAML form. Returns the run and the file's run settings (``out``, ``workers``,
+    ``distributor``, ``ray_address``).
 
     ``assignments`` (``--set``) override options of renderers the file lists; ``replace`` replaces
     top-level keys of the file (the command line's ``--samples``, ``--shard-size``, ``--seed``;
@@ -259,4 +263,5 @@ def load_mix(path: str | Path, assignments: Sequence[str] = (), replace: Mapping
                       for n, e in mix.renderers.items()],
     }, str(path))
     check_run(config, path, sets)
-    return config, {"out": mix.out, "workers": mix.workers}
+    return config, {"out": mix.out, "workers": mix.workers, "distributor": mix.distributor,
+                    "ray_address": mix.ray_address}

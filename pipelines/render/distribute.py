@@ -7,7 +7,9 @@ committed, is the worker's and the writer's business. So a cluster distributor (
 actors, say) is this one function again, with nothing else of the engine changed.
 
 ``local``: in this process for one worker (the renderers the engine built to fail early are used
-as they are), else a pool of spawned processes, each with its own renderers.
+as they are), else a pool of spawned processes, each with its own renderers. ``ray``: Ray actors on
+a cluster (:mod:`pipelines.render.ray_distributor`), imported only when chosen, so Ray is an
+optional extra.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import queue
 import time
 from typing import Any, Protocol
 
+from pipelines.config import ConfigError
 from pipelines.render.plan import ShardJob
 from pipelines.render.worker import GC_THRESHOLDS, ProgressFn, RenderContext
 
@@ -59,7 +62,23 @@ def local(jobs: list[ShardJob], context: RenderContext, workers: int, progress: 
     return _pool(jobs, context, workers, progress)
 
 
-DISTRIBUTORS: dict[str, Distributor] = {"local": local}
+def ray(jobs: list[ShardJob], context: RenderContext, workers: int, progress: ProgressFn) -> list[str]:
+    """On a Ray cluster, ``workers`` actors at most (:mod:`pipelines.render.ray_distributor`)."""
+    return ray_module().distribute(jobs, context, workers, progress)
+
+
+def ray_module() -> Any:
+    """:mod:`pipelines.render.ray_distributor`, or a :class:`ConfigError` saying how to install Ray."""
+    try:
+        from pipelines.render import ray_distributor
+    except ModuleNotFoundError as err:
+        if err.name != "ray":
+            raise
+        raise ConfigError("--distributor ray needs Ray: pip install 'gotforge[ray]'") from None
+    return ray_distributor
+
+
+DISTRIBUTORS: dict[str, Distributor] = {"local": local, "ray": ray}
 
 
 # --- pool worker side --------------------------------------------------------------------------
