@@ -20,9 +20,15 @@ blocks joined by a blank line, ``meta["page_blocks"]`` how many each page drew.
 via pylatexenc, tables as rows of tab-separated cells), so the trainer can also ask ``OCR: `` of the
 same image.
 
+``validate`` compares each block of the target, and the plain reading, with what the browser drew of
+it (the page returns each block's text, its formulas as the glyphs MathJax drew and its list numbers):
+a block whose math the renderer left as text (``$x$9``: no math before a digit) reads otherwise and
+is rejected.
+
 Look (all in ``meta``): page size and shape, margins, one or two columns and their gap, font family
 (system fonts), size, line height, alignment, ink and paper colours. Safety: raw HTML is off in the
-renderer and corpus text is escaped, so markup in a corpus line is drawn as its characters.
+renderer and corpus text is escaped, so markup in a corpus line is drawn as its characters; a user
+document may show images from its own folder only (the browser back-end blocks other files).
 """
 
 from __future__ import annotations
@@ -36,9 +42,10 @@ import pydantic
 from PIL import Image
 
 from corpora.indexed import IndexedCorpus
-from corpora.documents import Document, mmd_to_plain, random_document, user_documents
+from corpora.documents import Document, block_plain, mmd_to_plain, random_document, split_blocks, user_documents
 from renderers.base import Reject, Sample
 from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
+from renderers.readback import count_difference, word_counts
 
 FONTS = {
     "en": ("Liberation Serif", "DejaVu Serif", "Latin Modern Roman", "C059", "P052", "Linux Libertine O",
@@ -84,7 +91,7 @@ class MathpixDocRenderer:
     name: ClassVar[str] = "mathpix-doc"
     markup: ClassVar[str] = "mmd"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "7"
+    version: ClassVar[str] = "8"
     Options: ClassVar[type[Options]] = Options
 
     def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:
@@ -146,11 +153,11 @@ class MathpixDocRenderer:
             document = random_document(rng, lang, capacity, column_chars)
             blocks = document.blocks
             meta = {"origin": "generated", "block_kinds": document.record["kinds"]}
-        pngs, kept, page_blocks = self._render_pages(list(blocks), look, n_pages)
+        pngs, kept, page_blocks, texts = self._render_pages(list(blocks), look, n_pages)
         if "block_kinds" in meta:
             meta["block_kinds"] = [meta["block_kinds"][i] for i in kept]
         meta["offered_blocks"] = len(blocks)
-        return self._sample(list(blocks), kept, pngs, page_blocks, look, lang, meta, n_pages)
+        return self._sample(list(blocks), kept, pngs, page_blocks, look, lang, meta, n_pages, texts)
 
     def render_item(self, item: Document, rng: np.random.Generator) -> list[Sample]:
         """The whole document, flowing over consecutive pages in one look: one part per page, or per
@@ -162,35 +169,36 @@ class MathpixDocRenderer:
         start = 0
         while start < len(blocks):
             n_pages = self._pages_per_sample(rng)
-            pngs, kept, page_blocks = self._render_pages(blocks, look, n_pages, start, window=WINDOW)
+            pngs, kept, page_blocks, texts = self._render_pages(blocks, look, n_pages, start, window=WINDOW)
             if kept != list(range(start, start + len(kept))):
                 left_out = sorted(set(range(start, kept[-1] + 1)) - set(kept))
                 raise Reject("block-left-out", f"block {left_out[0]} fits no column: {blocks[left_out[0]][:60]!r}")
             meta = {"origin": "user", "first_block": start}
-            parts.append(self._sample(blocks, kept, pngs, page_blocks, look, item.lang, meta, n_pages))
+            parts.append(self._sample(blocks, kept, pngs, page_blocks, look, item.lang, meta, n_pages, texts))
             start = kept[-1] + 1
         return parts
 
     def _sample(self, blocks: list[str], kept: list[int], pngs: list[bytes], page_blocks: list[int],
-                look: dict[str, Any], lang: str, meta: dict[str, Any], n_pages: int) -> Sample:
+                look: dict[str, Any], lang: str, meta: dict[str, Any], n_pages: int, texts: list[str]) -> Sample:
         target = "\n\n".join(blocks[i] for i in kept)
         if n_pages > 1:
             meta["page_blocks"] = page_blocks
         meta.update(look, lang=lang, blocks=len(kept), plain=mmd_to_plain(target))
         images = [Image.open(io.BytesIO(png)) for png in pngs]
-        return Sample(images, target, meta, png=pngs)
+        return Sample(images, target, meta, png=pngs, drawn={"texts": texts})
 
     def _render_pages(self, blocks: list[str], look: dict[str, Any], n_pages: int, first: int = 0,
-                      window: int | None = None) -> tuple[list[bytes], list[int], list[int]]:
+                      window: int | None = None) -> tuple[list[bytes], list[int], list[int], list[str]]:
         """Up to ``n_pages`` pages of one look from block ``first`` on, the blocks flowing from page
         to page as in a document: each page starts at the block after the last one the page before
-        kept. Returns the pages' PNGs, the indices of the blocks drawn, and how many each page drew;
-        fewer pages when the blocks run out first. ``window``: blocks sent for a page, doubled while
+        kept. Returns the pages' PNGs, the indices of the blocks drawn, how many each page drew and
+        the text drawn of each block drawn (for ``validate``); fewer pages when the blocks run out first. ``window``: blocks sent for a page, doubled while
         the page keeps all of them (a block's place depends only on the blocks before it), so a
         long document is not sent whole for every page."""
         pngs: list[bytes] = []
         kept: list[int] = []
         page_blocks: list[int] = []
+        texts: list[str] = []
         start = first
         while len(pngs) < n_pages and start < len(blocks):
             size = window or len(blocks)
@@ -203,17 +211,33 @@ class MathpixDocRenderer:
             assert captured.png is not None
             pngs.append(captured.png)
             kept += on_page
+            texts += captured.result["texts"]
             page_blocks.append(len(on_page))
             start = on_page[-1] + 1
-        return pngs, kept, page_blocks
+        return pngs, kept, page_blocks, texts
 
     def validate(self, sample: Sample) -> None:
+        """The pages have the size in the meta, and each block of the target, and the recorded plain
+        reading as a whole, hold the letters and digits the browser drew (its text, the glyphs of its
+        formulas, the numbers of its lists: :func:`renderers.readback.word_counts`)."""
         if not sample.meta["plain"].strip():
             raise Reject("empty-plain", "the page reads as no text")
         for image in sample.images:
             if image.size != (sample.meta["width"], sample.meta["height"]):
                 raise Reject("bad-image", f"image is {image.size}, meta says "
                                           f"{sample.meta['width']}x{sample.meta['height']}")
+        if "texts" not in sample.drawn:
+            raise Reject("nothing-to-check", "the sample carries no drawn text")
+        drawn, blocks = sample.drawn["texts"], split_blocks(sample.target)
+        if len(blocks) != len(drawn):
+            raise Reject("block-not-drawn", f"the target has {len(blocks)} blocks, the pages {len(drawn)}")
+        for number, (block, text) in enumerate(zip(blocks, drawn, strict=True)):
+            label, shown = word_counts(block_plain(block)), word_counts(text)
+            if label != shown:
+                raise Reject("text-not-drawn", f"block {number + 1}: {count_difference(label, shown)}")
+        label, shown = word_counts(sample.meta["plain"]), word_counts(" ".join(drawn))
+        if label != shown:
+            raise Reject("text-not-drawn", f"plain reading: {count_difference(label, shown)}")
 
     def close(self) -> None:
         self.page.close()

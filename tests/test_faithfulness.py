@@ -162,3 +162,20 @@ def test_chart_layout_rejects_texts_outside_or_overlapping_and_reads_slanted_box
     check_layout([text, {**other, "role": "title"}], (200, 100), "labels")  # matplotlib's rule: values among themselves
     with pytest.raises(Reject, match="overlapping-labels"):
         check_layout([text, {**other, "role": "title"}], (200, 100), "targets")
+
+
+@pytest.mark.parametrize("pages", [(1, 1), (2, 3)])
+def test_mathpix_doc_with_one_word_changed_is_rejected(pages):
+    renderer = renderer_named("mathpix-doc", lang="en", pages=pages)
+    try:
+        sample = first_valid(renderer)
+        word = re.compile(r"(?<![\\\\$A-Za-z])[A-Za-z]{4,}(?![A-Za-z$])")
+        with pytest.raises(Reject, match="text-not-drawn: block"):
+            renderer.validate(tampered(sample, change_first(word, sample.target, lambda m: ("q" if m.group()[0] != "q" else "z") + m.group()[1:])))
+        with pytest.raises(Reject, match="text-not-drawn: plain reading"):
+            renderer.validate(tampered(sample, sample.target, change_first(word, sample.meta["plain"], lambda m: m.group()[:-1] + "q")))
+        digit = change_first(r"\d", sample.target, bump_digit)  # a number in a formula, a table or the text
+        with pytest.raises(Reject, match="text-not-drawn"):
+            renderer.validate(tampered(sample, digit))
+    finally:
+        renderer.close()
