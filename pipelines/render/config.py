@@ -18,8 +18,8 @@ How a job draws its corpus (:class:`CorpusUse`, beside ``options``; on the comma
 ``--set <renderer>.<key>=<value>`` too): ``order`` (``cover``: every item in order, the default with a
 user corpus, :mod:`pipelines.render.coverage`; ``sample``: at random with replacement, the default
 otherwise), ``passes`` (renderings of each item when covering), ``split`` with ``use_split``, and
-``dedupe`` (:mod:`corpora.split`). A covering job renders all its items × passes unless ``samples``
-(``--samples``) asks for fewer.
+``dedupe`` (:mod:`corpora.split`). A covering job renders all its items × passes; on the command
+line, ``--samples`` asks for the first units only (in a file, ``samples`` is for sampling renderers).
 
 Everything is checked before any work: unknown keys, unknown renderers, option names and types
 (each renderer's own pydantic ``Options``), corpus paths. ``--set`` follows the one rule of
