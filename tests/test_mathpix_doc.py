@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from corpora import documents
-from corpora.base import build_corpus
+from corpora.indexed import in_memory
 from corpora.documents import escape_text, mathpix_tabular, mmd_to_plain, random_document, split_blocks
 from corpora.tables import random_table
 from renderers.base import Reject
@@ -93,7 +93,7 @@ def test_target_is_the_rendered_mmd_with_its_plain_reading(renderer):
 
 
 def test_html_in_corpus_text_is_drawn_literally_and_runs_nothing(renderer, monkeypatch):
-    hostile = build_corpus("hostile", [("line", (HOSTILE,))], lambda passage: passage)
+    hostile = in_memory("hostile", [("line", (HOSTILE,))], lambda passage: passage)
     monkeypatch.setattr(documents, "default_passages", lambda lang: hostile)
     found = False
     for seed in range(10):
