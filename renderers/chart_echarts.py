@@ -15,8 +15,16 @@ Values drawn are exactly the target's: the series data in the options are the ch
 and a value label is the text :func:`corpora.charts.format_number` writes for that number (the page
 sets a formatter that looks the text up, so ECharts never reformats a number). Horizontal bars list
 the first category at the top (``inverse`` axis), as the target orders them; every category label is
-drawn (``interval: 0``), rotated when the categories are crowded. Text is inserted into a canvas, so
-HTML in a title is drawn as its characters.
+drawn (``interval: 0``), rotated when the categories are crowded; the grid's outer bounds hold the
+axis names as well as the labels (``outerBoundsContain: "all"``), so no axis title leaves the canvas.
+Text is inserted into a canvas, so HTML in a title is drawn as its characters.
+
+What was drawn is read back from ECharts itself (the page's ``drawnRecord``: every text zrender
+painted, with its role and corners, and the value each data item was drawn from). Value labels that
+collide with a text, leave the canvas or were not painted are dropped: the chart is drawn again
+without them (``value_labels_dropped: overlapping``). ``validate`` then checks that every value and
+category label lies inside the canvas clear of every other text, and that the target's titles, series,
+categories, value labels and values are those drawn (:func:`renderers.chart_readback.check_chart`).
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from corpora.charts import (
 from corpora.text import detect_lang
 from renderers.base import Reject, Sample, SubsetOf
 from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
+from renderers.chart_readback import check_chart, values_crowded
 
 ECHARTS_KINDS = (*KINDS, "area")
 THEMES = ("default", "default", "default", "v5", "dark", "vintage", "macarons", "roma", "shine", "infographic",
@@ -196,7 +205,8 @@ def _finish(option: dict[str, Any], chart: Chart, kind: str, look: dict[str, Any
     if look["legend_at"] == "top":
         top += 30
     option["grid"] = {"left": 16, "right": 150 if look["legend_at"] == "right" else 36, "top": top + 18,
-                      "bottom": 56 if look["legend_at"] == "bottom" else 24, "containLabel": True}
+                      "bottom": 56 if look["legend_at"] == "bottom" else 24, "outerBoundsMode": "same",
+                      "outerBoundsContain": "all"}
     category_axis, value_axis = ("yAxis", "xAxis") if kind == "hbar" else ("xAxis", "yAxis")
     n = len(chart.categories)
     longest = max(len(c) * (1.0 if detect_lang(c) == "zh" else 0.6) for c in chart.categories)
@@ -239,7 +249,7 @@ class EchartsChartRenderer:
     name: ClassVar[str] = "chart-echarts"
     markup: ClassVar[str] = "chart-json"
     task: ClassVar[str] = "format"
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"
     Options: ClassVar[type[Options]] = Options
 
     def __init__(self, options: Options | None = None, corpus_path: Path | None = None) -> None:
@@ -277,13 +287,23 @@ class EchartsChartRenderer:
         payload = {"option": option, "labels": labels, "width": look["width_px"], "height": look["height_px"],
                    "theme": None if look["theme"] == "default" else look["theme"], "paper": look["paper"]}
         captured = self.page.render("renderChart", payload)
+        if look["value_labels"] and values_crowded(captured.result["drawn"], "targets", chart.matrix().size):
+            # Value labels that collide, leave the canvas or were not painted cannot be read: the chart
+            # is drawn without them (its values are read from the axis), and the meta says so.
+            look = {**look, "value_labels": False, "value_labels_dropped": "overlapping"}
+            option, labels = build_options(chart, kind, look)
+            captured = self.page.render("renderChart", {**payload, "option": option, "labels": labels})
         assert captured.png is not None
         image = Image.open(io.BytesIO(captured.png))
         meta.update(kind=kind, lang=lang, **look)
-        return Sample([image], chart_to_target(chart), meta, png=[captured.png])
+        return Sample([image], chart_to_target(chart), meta, png=[captured.png], drawn=captured.result["drawn"])
 
     def validate(self, sample: Sample) -> None:
-        """The target is canonical chart JSON and the image has the size the options asked for."""
+        """The target is canonical chart JSON, the image has the size the options asked for, and the
+        chart shows the target: every value and category label inside the canvas and clear of every
+        other text, and every title, name, category, value label and data value read back from
+        what ECharts painted (:func:`renderers.chart_readback.check_chart`; a pie does not show its
+        series' name)."""
         try:
             chart = chart_from_target(sample.target)
         except ValueError as err:
@@ -294,6 +314,9 @@ class EchartsChartRenderer:
         if image.size != (sample.meta["width_px"], sample.meta["height_px"]):
             raise Reject("bad-image", f"image is {image.size}, meta says {sample.meta['width_px']}x"
                                       f"{sample.meta['height_px']}")
+        kind = sample.meta["kind"]
+        check_chart(chart, "line" if kind == "area" else kind, sample.drawn, sample.meta["value_labels"],
+                    clear="targets", series_drawn=kind != "pie")
 
     def close(self) -> None:
         self.page.close()

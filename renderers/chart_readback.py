@@ -143,6 +143,25 @@ def check_layout(texts: list[dict[str, Any]], size: Sequence[float], clear: str)
             raise Reject("overlapping-labels", f"{a['role']} {a['text'][:20]!r} overlaps {b['role']} {b['text'][:20]!r}")
 
 
+def values_crowded(drawn: dict[str, Any], clear: str, expected: int) -> bool:
+    """Whether the value labels, and only they, keep ``drawn`` from passing :func:`check_layout`:
+    fewer than ``expected`` of them were painted, or they leave the canvas or collide where the
+    other texts do not. The chart is then drawn again without them (its values stay readable
+    from the axis)."""
+    if sum(t["role"] == "value" for t in drawn["texts"]) < expected:
+        return True
+    try:
+        check_layout(drawn["texts"], drawn["size"], clear)
+        return False
+    except Reject:
+        pass
+    try:
+        check_layout([t for t in drawn["texts"] if t["role"] != "value"], drawn["size"], clear)
+    except Reject:
+        return False  # the chart fails without its value labels too: validate rejects it
+    return True
+
+
 def _pairs(texts: list[dict[str, Any]], clear: str) -> Iterable[tuple[dict[str, Any], dict[str, Any]]]:
     if clear == "labels":
         values = [t for t in texts if t["role"] == "value"]

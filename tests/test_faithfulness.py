@@ -179,3 +179,40 @@ def test_mathpix_doc_with_one_word_changed_is_rejected(pages):
             renderer.validate(tampered(sample, digit))
     finally:
         renderer.close()
+
+
+@pytest.fixture(scope="module")
+def echarts():
+    renderer = renderer_named("chart-echarts")
+    yield renderer
+    renderer.close()
+
+
+@pytest.mark.parametrize("value_labels", [0.0, 1.0])
+@pytest.mark.parametrize("kind", (*CHART_KINDS, "area"))
+def test_echarts_chart_with_one_value_or_category_changed_is_rejected(echarts, kind, value_labels):
+    cls = registry.load("chart-echarts")
+    one = cls(cls.Options(kinds=(kind,), value_label_probability=value_labels))
+    one.page = echarts.page  # share the module's browser
+    sample = first_valid(one)
+    with pytest.raises(Reject, match="value-not-drawn"):
+        one.validate(tampered(sample, tampered_chart(sample.target, "value")))
+    with pytest.raises(Reject, match="category-not-drawn"):
+        one.validate(tampered(sample, tampered_chart(sample.target, "category")))
+
+
+def test_echarts_value_labels_that_collide_are_dropped_and_the_rest_is_checked(echarts):
+    cls = registry.load("chart-echarts")
+    crowded = cls(cls.Options(kinds=("line",), value_label_probability=1.0))
+    crowded.page = echarts.page
+    samples = [crowded.render(np.random.default_rng(seed)) for seed in range(12)]
+    dropped = [s for s in samples if s.meta.get("value_labels_dropped") == "overlapping"]
+    assert dropped and len(dropped) < len(samples)
+    for sample in samples:
+        try:
+            crowded.validate(sample)
+        except Reject as reject:
+            assert reject.reason != "value-not-drawn"  # other texts may still collide
+            continue
+        assert (sample.meta["value_labels"] is False) == (sample in dropped)
+        assert any(t["role"] == "value" for t in sample.drawn["texts"]) == (sample not in dropped)
