@@ -216,3 +216,57 @@ def test_echarts_value_labels_that_collide_are_dropped_and_the_rest_is_checked(e
             continue
         assert (sample.meta["value_labels"] is False) == (sample in dropped)
         assert any(t["role"] == "value" for t in sample.drawn["texts"]) == (sample not in dropped)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_latex_table_with_one_cell_changed_is_rejected(lang):
+    renderer = renderer_named("latex-table", lang=lang, dpi=(72, 72), batch_size=8)
+    try:
+        samples = [s for s in renderer.render_batch([np.random.default_rng(seed) for seed in range(8)])
+                   if not isinstance(s, Reject)]
+        for sample in samples:
+            renderer.validate(sample)
+            cell = change_first(r"(?<=[&\s])\d", sample.target, bump_digit)  # a number in a cell, not a span
+            with pytest.raises(Reject, match="cell-not-drawn"):
+                renderer.validate(tampered(sample, cell))
+            plain = change_first(r"\d", sample.meta["plain"], bump_digit)
+            with pytest.raises(Reject, match="cell-not-drawn: plain reading"):
+                renderer.validate(tampered(sample, sample.target, plain))
+            extra = sample.target.replace("\\end{tabular}", "x & y \\\\\n\\end{tabular}")  # a row not drawn
+            with pytest.raises(Reject, match="cell-not-drawn"):
+                renderer.validate(tampered(sample, extra))
+    finally:
+        renderer.close()
+
+
+def test_geometry_with_one_label_changed_is_rejected():
+    renderer = renderer_named("geometry", dpi=(60, 60), batch_size=12)
+    try:
+        samples = renderer.render_batch([np.random.default_rng(seed) for seed in range(12)])
+        for sample in samples:
+            renderer.validate(sample)
+            label = change_first(r"\{\$([A-Z])\$\}|\{\$(x|y)\$\}", sample.target, lambda m: "{$Z$}")
+            with pytest.raises(Reject, match="label-not-drawn"):
+                renderer.validate(tampered(sample, label))
+            dropped = re.sub(r"\\node\[[^\]]*\] at \([A-Z]\) \{\$[A-Z]\$\};\n", "", sample.target, count=1)
+            if dropped != sample.target:  # a label drawn on the page that the target no longer holds
+                with pytest.raises(Reject, match="text-not-in-label"):
+                    renderer.validate(tampered(sample, dropped))
+    finally:
+        renderer.close()
+
+
+@pytest.mark.parametrize("name", [
+    "scene-text",
+    pytest.param("text-page", marks=pytest.mark.xfail(strict=True, reason="validate checks glyph coverage, not the text drawn")),
+    pytest.param("stitch", marks=pytest.mark.xfail(strict=True, reason="validate does not compare the target with its pages")),
+])
+def test_text_renderers_with_one_letter_changed_are_rejected(name):
+    renderer = renderer_named(name)
+    try:
+        sample = first_valid(renderer)
+        bad = change_first(r"[A-Za-z\u4e00-\u9fff]", sample.target, lambda m: "q" if m.group() != "q" else "z")
+        with pytest.raises(Reject):
+            renderer.validate(tampered(sample, bad))
+    finally:
+        renderer.close()
