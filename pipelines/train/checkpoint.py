@@ -1,7 +1,7 @@
 """Training checkpoints: ``OUT/checkpoints/step-NNNNNNN/`` and the last model in ``OUT/final/``.
 
 A checkpoint folder holds the model and processor in Hugging Face format (got_model.build.save_checkpoint),
-``trainer_state.pt`` (optimiser, scheduler, step, RNG state, training time, dropped samples) and the
+``trainer_state.pt`` (optimiser, scheduler, step, RNG state, training time, dropped samples, live sources' positions) and the
 resolved ``train_config.yaml``. Each is written under a temporary name and renamed into place, so a
 killed run never leaves half a checkpoint; only folders holding ``trainer_state.pt`` count as done.
 """
@@ -9,7 +9,7 @@ killed run never leaves half a checkpoint; only folders holding ``trainer_state.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +81,12 @@ def save_final(built: Any, config: TrainConfig, out: Path) -> Path:
 
 @dataclass
 class Restored:
-    """Where a resumed run continues: its step and the training time of the runs before it."""
+    """Where a resumed run continues: its step, the training time of the runs before it, and the next
+    virtual shard of each live source (pipelines/train/live.py)."""
 
     step: int = 0
     elapsed: float = 0.0
+    live: dict[int, int] = field(default_factory=dict)
 
 
 def restore(folder: Path, optimizer: Any, scheduler: Any) -> Restored:
@@ -93,4 +95,4 @@ def restore(folder: Path, optimizer: Any, scheduler: Any) -> Restored:
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     torch.random.set_rng_state(state["torch_rng"])
-    return Restored(step=int(state["step"]), elapsed=float(state.get("elapsed", 0.0)))
+    return Restored(step=int(state["step"]), elapsed=float(state.get("elapsed", 0.0)), live=dict(state.get("live", {})))

@@ -13,6 +13,7 @@ checkpoint (``dump``).
     data:
       sources:
         - {shards: "runs/demo/train/text-page/*.tar", weight: 1}
+        - {render: configs/render/tiny-lines.yaml, weight: 2}   # rendered live, never on disk
       max_length: 96
     optim: {lr: 3.0e-4, warmup_steps: 100}
     max_steps: 2000
@@ -32,10 +33,18 @@ from pipelines.config import StrictModel
 
 
 class Source(StrictModel):
-    """One shard glob and its mixing weight."""
+    """One source and its mixing weight: a shard glob (``shards``), or a render config whose samples
+    are rendered in the loader workers and never written (``render``; pipelines/train/live.py)."""
 
-    shards: str
+    shards: str | None = None
+    render: str | None = None
     weight: float = pydantic.Field(1.0, gt=0)
+
+    @pydantic.model_validator(mode="after")
+    def _one_kind(self) -> Source:
+        if (self.shards is None) == (self.render is None):
+            raise ValueError("give a source either shards: GLOB or render: RENDER_CONFIG.yaml, not both or neither")
+        return self
 
 
 class DataConfig(StrictModel):

@@ -1,7 +1,8 @@
 """Streaming the shards into GOT batches: a list of small stages (iterator -> iterator).
 
-Training reads every source of the config (a shard glob and a mixing weight) as an endless stream
-in each loader worker of each rank (ARCHITECTURE.md "A shard"; webdataset's tar reading):
+Training reads every source of the config (a shard glob, or a render config rendered live, and a
+mixing weight) as an endless stream in each loader worker of each rank (ARCHITECTURE.md "A shard";
+webdataset's tar reading):
 
     shard_urls(glob)                  the source's tars, sorted
     -> split_urls(rank, worker)       this (rank, worker)'s share of them (all, when there are fewer
@@ -12,11 +13,14 @@ in each loader worker of each rank (ARCHITECTURE.md "A shard"; webdataset's tar 
                                       with a logged warning and never drawn again by this reader
     -> decode                         the shard format's record: {"key", "images" (PIL), "target",
                                       "meta"} (pipelines/shard_format.py)
+  or live_stream(render config)       the same records rendered in the worker, never written
+                                      (pipelines/train/live.py)
   mix(sources, weights, rng)          one seeded choice of source per sample (webdataset's RandomMix
                                       draws from the global ``random`` module)
     -> shuffle(buffer, rng)
     -> encode(collator)               tokens and pixels, in the worker; overlong samples dropped
     -> batch(collator)                padded batches, so the main process only moves tensors
+    -> report_live(positions)         with live sources: where each stands, for a resumed run
 
 Every generator is a ``numpy.random.Generator`` seeded from (run seed, rank, worker, start step), so
 two ranks read different data and a resumed run draws fresh data rather than the first batches again.
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import glob
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,6 +39,7 @@ import torch
 from webdataset.tariterators import tarfile_samples
 
 from pipelines import shard_format
+from pipelines.train.live import LiveSource, live_stream
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +162,23 @@ def reader_seed(seed: int, rank: int, worker: int, start_step: int) -> np.random
     return np.random.SeedSequence([seed & 0xFFFFFFFF, rank, worker, start_step])
 
 
+def report_live(batches: Iterable[dict[str, Any]], positions: Mapping[int, int]) -> Iterator[dict[str, Any]]:
+    """Each batch with ``live``: {source index: one past the highest virtual shard begun}, popped by the
+    trainer, whose highest values across batches and ranks are where a resumed run starts."""
+    for out in batches:
+        out["live"] = dict(positions)
+        yield out
+
+
+Spec = str | LiveSource  # a shard glob, or a render config rendered live
+
+
+def source_specs(sources: Sequence[Any]) -> list[tuple[Spec, float]]:
+    """``(spec, weight)`` of each ``data.sources`` entry of a training config, render configs loaded
+    (and checked) here, before any loader worker starts."""
+    return [(s.shards if s.shards is not None else LiveSource.load(s.render), s.weight) for s in sources]
+
+
 def source_stream(pattern: str, rank: int, world: int, worker: int, workers: int,
                   rng: np.random.Generator) -> Iterator[dict[str, Any]]:
     urls = split_urls(shard_urls(pattern), rank, world, worker, workers)
@@ -167,29 +189,37 @@ def source_stream(pattern: str, rank: int, world: int, worker: int, workers: int
 class TrainStream(torch.utils.data.IterableDataset):
     """The endless training stream of one rank; each DataLoader worker builds its own pipeline."""
 
-    def __init__(self, sources: Sequence[tuple[str, float]], collator: Any, batch_size: int,
-                 shuffle_buffer: int, seed: int, rank: int = 0, world: int = 1, start_step: int = 0) -> None:
+    def __init__(self, sources: Sequence[tuple[Spec, float]], collator: Any, batch_size: int,
+                 shuffle_buffer: int, seed: int, rank: int = 0, world: int = 1, start_step: int = 0,
+                 live_start: Mapping[int, int] | None = None) -> None:
+        """``live_start``: {source index: first virtual shard} of the live sources (a resumed run's)."""
         super().__init__()
-        for pattern, _ in sources:
-            shard_urls(pattern)  # fail early, in the main process, on a glob that matches nothing
+        for spec, _ in sources:
+            if isinstance(spec, str):
+                shard_urls(spec)  # fail early, in the main process, on a glob that matches nothing
         self.sources = list(sources)
         self.collator = collator
         self.batch_size = batch_size
         self.shuffle_buffer = shuffle_buffer
         self.seed, self.rank, self.world, self.start_step = seed, rank, world, start_step
+        self.live_start = {i: (live_start or {}).get(i, 0) for i, (spec, _) in enumerate(sources)
+                           if isinstance(spec, LiveSource)}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         info = torch.utils.data.get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         seeds = reader_seed(self.seed, self.rank, worker, self.start_step).spawn(len(self.sources) + 2)
         rngs = [np.random.default_rng(s) for s in seeds]
+        positions = dict(self.live_start)
         streams = [
-            source_stream(pattern, self.rank, self.world, worker, workers, rngs[i])
-            for i, (pattern, _) in enumerate(self.sources)
+            source_stream(spec, self.rank, self.world, worker, workers, rngs[i]) if isinstance(spec, str)
+            else live_stream(spec, self.rank * workers + worker, self.world * workers, positions[i], positions, i)
+            for i, (spec, _) in enumerate(self.sources)
         ]
         samples = mix(streams, [w for _, w in self.sources], rngs[-2])
         samples = shuffle(samples, self.shuffle_buffer, rngs[-1])
-        return batch(encode(samples, self.collator.encode), self.batch_size, self.collator.pad)
+        batches = batch(encode(samples, self.collator.encode), self.batch_size, self.collator.pad)
+        return report_live(batches, positions) if positions else batches
 
 
 def train_loader(stream: TrainStream, workers: int, prefetch: int) -> torch.utils.data.DataLoader:

@@ -87,6 +87,14 @@ class Ranks:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item() > 0)
 
+    def highest(self, value: int) -> int:
+        """The largest of every rank's ``value``."""
+        if self.world == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.int64, device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return int(t.item())
+
 
 def build_model(config: TrainConfig, resume_from: Path | None, device: torch.device) -> Any:
     """The model to train (``Built``) on ``device``, with its stage's frozen parts and its switches set."""
@@ -118,15 +126,17 @@ def build_model(config: TrainConfig, resume_from: Path | None, device: torch.dev
     return built
 
 
-def open_batches(config: TrainConfig, built: Any, ranks: Ranks, step: int) -> tuple[Any, Iterator[dict[str, Any]]]:
-    """The collator and this rank's endless batches, drawn afresh from ``step`` on."""
+def open_batches(config: TrainConfig, built: Any, ranks: Ranks, step: int,
+                 live: dict[int, int]) -> tuple[Any, Iterator[dict[str, Any]]]:
+    """The collator and this rank's endless batches, drawn afresh from ``step`` on; live sources go on
+    from the virtual shards in ``live`` (pipelines/train/live.py)."""
     from got_model.collator import GotCollator
 
     collator = GotCollator(built.processor, built.image_seq_length, config.data.max_length,
                            prompt_style=config.data.prompt_style, max_crops=config.data.max_crops)
     stream = data.TrainStream(
-        [(s.shards, s.weight) for s in config.data.sources], collator, config.batch_size,
-        config.data.shuffle_buffer, config.seed, ranks.rank, ranks.world, start_step=step,
+        data.source_specs(config.data.sources), collator, config.batch_size,
+        config.data.shuffle_buffer, config.seed, ranks.rank, ranks.world, start_step=step, live_start=live,
     )
     return collator, iter(data.train_loader(stream, config.data.workers, config.data.prefetch))
 
@@ -151,6 +161,7 @@ class Trainer:
     step: int = 0
     loss: float = float("nan")  # the last step's
     dropped: int = 0  # samples longer than data.max_length, left out by the collator
+    live: dict[int, int] = field(default_factory=dict)  # live sources: the next virtual shard (data.report_live)
     window: Timer = field(default_factory=Timer)  # since the last log line
     totals: Timer = field(default_factory=Timer)  # the run's rates, first log window left out
     first: Timer | None = None
@@ -175,12 +186,12 @@ class Trainer:
             if ranks.rank == 0:
                 log.info("resumed from %s at step %d", resume_from, restored.step)
         ddp = torch.nn.parallel.DistributedDataParallel(built.model) if ranks.world > 1 else built.model
-        collator, batches = open_batches(config, built, ranks, restored.step)
+        collator, batches = open_batches(config, built, ranks, restored.step, restored.live)
         if ranks.rank == 0:
             (out / checkpoint.CONFIG_NAME).write_text(train_config.dump(config), encoding="utf-8")
         logs = Logs.open(config, out, ranks.rank, restored.step, resumed=resume_from is not None)
         return cls(config, ranks, built, ddp, optimizer, scheduler, collator, batches, logs,
-                   Clock(config.clock, restored.elapsed), step=restored.step)
+                   Clock(config.clock, restored.elapsed), step=restored.step, live=dict(restored.live))
 
     @property
     def model(self) -> torch.nn.Module:
@@ -247,6 +258,8 @@ class Trainer:
         batch = next(self.batches)
         self.window.data += time.perf_counter() - w0
         self.dropped += int(batch.pop("num_dropped", 0))
+        for source, position in batch.pop("live", {}).items():
+            self.live[source] = max(self.live.get(source, 0), position)
         keys = batch.pop("keys", None)
         if self.logs.keys is not None and keys is not None:
             self.logs.keys.write("".join(f"{self.step}\t{k}\n" for k in keys))
@@ -295,10 +308,12 @@ class Trainer:
 
     def save(self) -> None:
         """Rank 0 writes a checkpoint of this step (logs flushed first, so they are on disk before it)."""
+        live = {i: self.ranks.highest(self.live.get(i, 0))  # every rank's readers, for a resumed run
+                for i, source in enumerate(self.config.data.sources) if source.render is not None}
         if self.ranks.rank == 0:
             self.logs.writer.flush()
-            checkpoint.save(self.built, self.optimizer, self.scheduler, self.step, self.config,
-                            Path(self.config.out), {"elapsed": self.clock.elapsed(), "dropped": self.dropped})
+            checkpoint.save(self.built, self.optimizer, self.scheduler, self.step, self.config, Path(self.config.out),
+                            {"elapsed": self.clock.elapsed(), "dropped": self.dropped, "live": live})
         self.ranks.barrier()
 
     def finish(self) -> dict[str, Any]:
