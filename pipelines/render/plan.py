@@ -5,9 +5,11 @@
   (:mod:`pipelines.render.coverage`).
 * :func:`claim_folder`: the run's identity (config, renderer versions, corpus fingerprints) is
   stored in ``run.json``; a folder holding a different one is refused with the keys that differ.
+* :func:`check_writable`: the output folders take a file, or the run stops before any work.
 * :func:`folder_lock`: one render at a time per folder.
-* :func:`to_do`: resumption. Committed shards (:func:`pipelines.render.writer.committed_stats`) are
-  kept; whatever an interrupted run left of the others is removed, and they are made again.
+* :func:`to_do`: resumption. Committed shards (:func:`pipelines.render.writer.committed_stats`) whose
+  tar still has the checksum recorded at its commit are kept; whatever an interrupted run left of the
+  others (or a tar damaged on disk) is removed, and they are made again.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ import dataclasses
 import fcntl
 import json
 import math
-from collections.abc import Iterator, Mapping
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from pipelines.render.config import RunConfig
-from pipelines.render.writer import committed_stats, remove_uncommitted, write_json_atomic
+from pipelines.render.writer import committed_stats, remove_uncommitted, tar_matches, write_json_atomic
 from renderers import registry
 
 
@@ -77,7 +82,12 @@ def to_do(jobs: list[ShardJob], out: Path) -> list[ShardJob]:
     todo = []
     for job in jobs:
         job.temp_path(out).unlink(missing_ok=True)
-        if committed_stats(job, out) is None:
+        stats = committed_stats(job, out)
+        if stats is not None and not tar_matches(job, out, stats):
+            print(f"warning: {job.tar_path(out)} no longer has the SHA-256 its stats recorded at commit "
+                  f"(damaged on disk); making it again", file=sys.stderr)
+            stats = None
+        if stats is None:
             remove_uncommitted(job, out)
             todo.append(job)
     return todo
@@ -124,6 +134,23 @@ def claim_folder(out: Path, identity: dict[str, Any]) -> None:
             )
         return
     write_json_atomic(path, identity)
+
+
+def check_writable(out: Path, renderers: Iterable[str]) -> None:
+    """Create ``out`` and each renderer's folder in it and write a file into each, or raise
+    :class:`RunError` saying why: a try, since permissions, read-only mounts and files in the way
+    all refuse differently (and root passes permission bits)."""
+    for folder in (out, *(out / name for name in renderers)):
+        try:
+            if folder.exists() and not folder.is_dir():
+                raise NotADirectoryError(20, "a file is in the way, not a folder")
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, probe = tempfile.mkstemp(prefix=".gotforge-probe-", dir=folder)
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as err:
+            raise RunError(f"cannot write into the output folder {folder}: {err.strerror or err}; "
+                           f"choose another --out, or make it a writable folder") from None
 
 
 @contextlib.contextmanager

@@ -31,8 +31,17 @@ from tqdm import tqdm
 from pipelines.render.config import ConfigError, RunConfig
 from pipelines.render.coverage import count_units
 from pipelines.render.distribute import DISTRIBUTORS, Distributor
-from pipelines.render.plan import RunError, ShardJob, claim_folder, folder_lock, plan, run_identity, to_do
-from pipelines.render.worker import GC_THRESHOLDS, RenderContext
+from pipelines.render.plan import (
+    RunError,
+    ShardJob,
+    check_writable,
+    claim_folder,
+    folder_lock,
+    plan,
+    run_identity,
+    to_do,
+)
+from pipelines.render.worker import GC_THRESHOLDS, SAMPLE_TIME_LIMIT_S, RenderContext
 from pipelines.render.writer import committed_stats, write_json_atomic
 
 
@@ -50,18 +59,19 @@ def rendering_gc() -> Iterator[None]:
 
 
 def render_run(config: RunConfig, out: Path, workers: int = 1, show_progress: bool = True,
-               distributor: str = "local") -> dict[str, Any]:
+               distributor: str = "local", time_limit_s: float | None = SAMPLE_TIME_LIMIT_S) -> dict[str, Any]:
     """Make every missing shard of ``config`` under ``out``; returns the manifest.
 
     ``distributor`` names an entry of :data:`pipelines.render.distribute.DISTRIBUTORS`; the bytes
-    written do not depend on it, nor on ``workers``.
+    written do not depend on it, nor on ``workers``. ``time_limit_s``: the per-sample time limit
+    (:mod:`pipelines.render.watchdog`), past which a sample is a ``timeout`` reject.
     """
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, found {workers}")
     if distributor not in DISTRIBUTORS:
         raise ConfigError(f"unknown distributor {distributor!r}; known: {sorted(DISTRIBUTORS)}")
-    out.mkdir(parents=True, exist_ok=True)
-    context = RenderContext(config, out)
+    check_writable(out, [job.name for job in config.renderers])
+    context = RenderContext(config, out, time_limit_s)
     with folder_lock(out), rendering_gc(), contextlib.closing(context):
         # Build each renderer once here: corpus and options problems surface before any work.
         corpora = {}
@@ -82,7 +92,11 @@ def render_run(config: RunConfig, out: Path, workers: int = 1, show_progress: bo
         todo = to_do(jobs, out)
         started = time.perf_counter()
         failures = _distribute(DISTRIBUTORS[distributor], todo, context, workers, show_progress)
-        manifest = _write_summary(config, out, jobs, identity, corpora, time.perf_counter() - started, workers)
+        try:
+            manifest = _write_summary(config, out, jobs, identity, corpora, time.perf_counter() - started, workers)
+        except OSError as err:
+            raise RunError(f"cannot write the run's summary into {out}: {err.strerror or err}; committed shards are "
+                           f"kept: free space (or fix access) and rerun the same command") from None
     for name, entry in manifest["renderers"].items():
         if entry.get("missed", {}).get("units"):
             missed = entry["missed"]
