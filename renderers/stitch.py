@@ -181,8 +181,8 @@ class StitchRenderer:
         return result
 
     def close(self) -> None:
-        parts, self.parts = getattr(self, "parts", {}), {}
-        for renderer in parts.values():
+        # The parts stay: a renderer used after close() starts its back-ends afresh (the engine's restart).
+        for renderer in getattr(self, "parts", {}).values():
             renderer.close()
 
 

@@ -153,10 +153,15 @@ def test_render_batch_equals_render_one_by_one(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_close_frees_the_back_end_and_may_be_called_twice(name):
+def test_close_frees_the_back_end_and_a_closed_renderer_starts_afresh(name):
+    """close() may be called twice, and a renderer used after it draws the same samples: the
+    engine restarts a renderer that ran past its time limit this way."""
     renderer = fresh(name)
-    first_valid(renderer)
+    seed, sample = first_valid(renderer)
     renderer.close()
+    renderer.close()
+    again = renderer.render(sample_rng(seed))
+    assert (as_bytes(again), again.target) == (as_bytes(sample), sample.target)
     renderer.close()
 
 

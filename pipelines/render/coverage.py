@@ -13,8 +13,10 @@ parts, all checked by the engine (:func:`pipelines.render.checks.check_sample`) 
 written, in order, with ``meta["source"]``: file, line or row, item, pass, part k of n.
 
 A unit that gives no sample is **missed**, never skipped in silence: an item that does not parse
-(its :class:`corpora.base.BadItem` reason: ``bad-smiles``, ``bad-json``, ``not-utf8``, ...) or that
-the renderer could not draw in :data:`ITEM_ATTEMPTS` attempts (``not-drawn``, with its last reject).
+(its :class:`corpora.base.BadItem` reason: ``bad-smiles``, ``bad-json``, ``not-utf8``, ...), that
+the renderer could not draw in :data:`ITEM_ATTEMPTS` attempts (``not-drawn``, with its last reject),
+or whose draw ran past the time limit (``timeout``: the engine's, or a back-end's own
+``browser-timeout`` or ``latex-timeout``; drawn once only, as its content is what hangs).
 Missed units are listed in the shard's stats, and the run gathers them into
 ``OUT/<renderer>/missed.jsonl`` (:mod:`pipelines.render.run`). Neither stops the shard.
 """
@@ -36,12 +38,14 @@ from pipelines.render.checks import check_sample
 from pipelines.render.config import RendererJob
 from pipelines.render.plan import ShardJob
 from pipelines.render.seeding import item_seed, sample_rng
-from pipelines.render.worker import Timing, degrade
+from pipelines.render.watchdog import SampleTimeout, time_limit
+from pipelines.render.worker import Timing, check_and_validate, degrade, timed_out
 from pipelines.render.writer import encode_sample, open_shard
 from pipelines.shard_format import sample_key
 from renderers.base import Reject, Sample, covers_items, shard_meta
 
 ITEM_ATTEMPTS = 10  # draws of one item before it is missed as not-drawn (each with its own seed)
+TIMEOUTS = frozenset({"timeout", "browser-timeout", "latex-timeout"})  # rejects that miss an item at once
 
 
 def select_items(renderer: Any, job: RendererJob) -> Selection | None:
@@ -133,7 +137,7 @@ class Covered:
 
 
 def _accepted(renderer: Any, result: list[Sample] | Reject, augment: Mapping[str, float] | None,
-              seed: int) -> list[Sample]:
+              seed: int, limit: float | None = None) -> list[Sample]:
     """The parts of one draw after the checks and ``validate`` (degraded with ``augment``); raises
     the first part's :class:`Reject`."""
     if isinstance(result, Reject):
@@ -142,8 +146,7 @@ def _accepted(renderer: Any, result: list[Sample] | Reject, augment: Mapping[str
         raise Reject("no-parts", "render_item gave no sample")
     parts = []
     for part in result:
-        check_sample(part)
-        renderer.validate(part)  # on the clean part, whose pixel-level meta it checks
+        check_and_validate(renderer, part, limit)  # on the clean part, whose pixel-level meta it checks
         if augment:
             part = degrade(part, augment, seed)
             check_sample(part)
@@ -152,7 +155,7 @@ def _accepted(renderer: Any, result: list[Sample] | Reject, augment: Mapping[str
 
 
 def cover_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collections.Counter[str], timing: Timing,
-                augment: Mapping[str, float] | None = None) -> Iterator[Covered]:
+                augment: Mapping[str, float] | None = None, limit: float | None = None) -> Iterator[Covered]:
     """Every unit of ``job``, in order, drawn ``renderer.batch_size`` at a time; a rejected unit is
     drawn again with its next attempt's seed in a later batch, beside the next new units."""
     size = max(1, int(renderer.batch_size))
@@ -171,19 +174,20 @@ def cover_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collection
         batch = sorted(pending.items())
         seeds = [item_seed(run_seed, job.renderer, units[k].entry.index, units[k].pass_, a) for k, a in batch]
         started = time.perf_counter()
-        results = list(renderer.render_items([units[k].entry.item for k, _ in batch], [sample_rng(s) for s in seeds]))
+        results = _draw(renderer, [units[k].entry.item for k, _ in batch], [sample_rng(s) for s in seeds], limit)
         timing.render += time.perf_counter() - started
-        if len(results) != len(batch):
-            raise TypeError(f"renderer {renderer.name}: render_items gave {len(results)} results for {len(batch)}")
         for (k, attempt), seed, result in zip(batch, seeds, results):
             checked = time.perf_counter()
             try:
-                done[k] = Covered(units[k], _accepted(renderer, result, augment, seed), seed, attempt)
+                done[k] = Covered(units[k], _accepted(renderer, result, augment, seed, limit), seed, attempt)
                 del pending[k]
             except Reject as reject:
                 rejects[reject.reason] += 1
                 pending[k] = attempt + 1
-                if attempt + 1 >= ITEM_ATTEMPTS:
+                if reject.reason in TIMEOUTS:
+                    del pending[k]
+                    done[k] = Covered(units[k], attempt=attempt, missed=missed(units[k], "timeout", str(reject)))
+                elif attempt + 1 >= ITEM_ATTEMPTS:
                     del pending[k]
                     detail = f"{ITEM_ATTEMPTS} attempts; the last: {reject}"
                     done[k] = Covered(units[k], attempt=attempt, missed=missed(units[k], "not-drawn", detail))
@@ -194,15 +198,28 @@ def cover_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collection
             emitted += 1
 
 
+def _draw(renderer: Any, items: list[Any], rngs: list[Any], limit: float | None) -> list[Any]:
+    """``render_items`` within ``limit`` s an item; past it, a ``timeout`` reject for each."""
+    try:
+        with time_limit(None if limit is None else limit * len(items)):
+            results = list(renderer.render_items(items, rngs))
+    except SampleTimeout:
+        return list(timed_out(renderer, limit or 0.0, len(items)))
+    if len(results) != len(items):
+        raise TypeError(f"renderer {renderer.name}: render_items gave {len(results)} results for {len(items)}")
+    return results
+
+
 def make_covered_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob, out: Path,
-                       progress: Any, augment: Mapping[str, float] | None = None) -> dict[str, Any]:
+                       progress: Any, augment: Mapping[str, float] | None = None,
+                       limit: float | None = None) -> dict[str, Any]:
     """Render one shard's units into the writer and commit it; returns its stats."""
     timing = Timing()
     rejects: collections.Counter[str] = collections.Counter()
     misses: list[dict[str, Any]] = []
     attempts = index = reported = 0
     with open_shard(job, out) as writer:
-        for covered in cover_valid(renderer, run_seed, job, rejects, timing, augment):
+        for covered in cover_valid(renderer, run_seed, job, rejects, timing, augment, limit):
             if covered.missed is not None:
                 misses.append(covered.missed)
             attempts += covered.draws

@@ -7,17 +7,14 @@ committed, is the worker's and the writer's business. So a cluster distributor (
 actors, say) is this one function again, with nothing else of the engine changed.
 
 ``local``: in this process for one worker (the renderers the engine built to fail early are used
-as they are), else a pool of spawned processes, each with its own renderers. ``ray``: Ray actors on
+as they are), else a pool of spawned processes, each with its own renderers, where a dead worker is
+replaced and its shard made again (:mod:`pipelines.render.pool`). ``ray``: Ray actors on
 a cluster (:mod:`pipelines.render.ray_distributor`), imported only when chosen, so Ray is an
 optional extra.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import gc
-import multiprocessing
 import multiprocessing.util
 import queue
 import time
@@ -25,7 +22,7 @@ from typing import Any, Protocol
 
 from pipelines.config import ConfigError
 from pipelines.render.plan import ShardJob
-from pipelines.render.worker import GC_THRESHOLDS, ProgressFn, RenderContext
+from pipelines.render.worker import ProgressFn, RenderContext
 
 
 class Distributor(Protocol):
@@ -59,7 +56,9 @@ def local(jobs: list[ShardJob], context: RenderContext, workers: int, progress: 
             except Exception as err:  # noqa: BLE001 - reported per shard, the run goes on
                 failures.append(f"{job.name}: {err}")
         return failures
-    return _pool(jobs, context, workers, progress)
+    from pipelines.render.pool import run_pool  # imported here: the pool builds on this module
+
+    return run_pool(jobs, context, workers, progress)
 
 
 def ray(jobs: list[ShardJob], context: RenderContext, workers: int, progress: ProgressFn) -> list[str]:
@@ -103,73 +102,6 @@ class _PoolWorker:
             self.queue.put(tuple(self.pending))
             self.pending = [0, 0]
         self.last_flush = time.monotonic()
-
-
-_WORKER: _PoolWorker | None = None  # set once per pool process by _init_worker
-
-
-def _die_with_parent() -> None:
-    """Linux: have the kernel kill this worker when the main process dies (even by SIGKILL), so an
-    orphan never keeps writing into a folder that a rerun is resuming."""
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _init_worker(context: RenderContext, progress_queue: Any) -> None:
-    global _WORKER
-    _die_with_parent()
-    gc.set_threshold(*GC_THRESHOLDS)  # the worker process ends with the run: nothing to restore
-    _WORKER = _PoolWorker(context, progress_queue)
-
-
-def _run_job(job: ShardJob) -> dict[str, Any]:
-    assert _WORKER is not None
-    try:
-        return _WORKER.context.make(job, _WORKER.progress)
-    finally:
-        _WORKER.flush()
-
-
-# --- pool main side ----------------------------------------------------------------------------
-
-def _pool(jobs: list[ShardJob], context: RenderContext, workers: int, progress: ProgressFn) -> list[str]:
-    mp_context = multiprocessing.get_context("spawn")
-    progress_queue = mp_context.Queue()
-    failures = []
-    reported = [0]
-
-    def counted(done: int, rejected: int) -> None:
-        reported[0] += done
-        progress(done, rejected)
-
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=mp_context,
-        initializer=_init_worker, initargs=(context, progress_queue),
-    ) as pool:
-        futures = {pool.submit(_run_job, job): job for job in jobs}
-        pending = set(futures)
-        finished = 0
-        try:
-            while pending:
-                done, pending = concurrent.futures.wait(pending, timeout=0.1)
-                _drain(progress_queue, counted)
-                for future in done:
-                    try:
-                        future.result()
-                        finished += futures[future].count
-                    except Exception as err:  # noqa: BLE001 - reported per shard, the run goes on
-                        failures.append(f"{futures[future].name}: {err}")
-        except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        _drain(progress_queue, counted)
-    # Progress messages are best-effort; the finished shards are the truth.
-    if finished > reported[0]:
-        progress(finished - reported[0], 0)
-    return failures
 
 
 def _drain(progress_queue: Any, progress: ProgressFn) -> None:

@@ -6,6 +6,11 @@ again with its next attempt's seed (:mod:`pipelines.render.seeding`), and after
 :data:`MAX_ATTEMPTS` rejects in a row the shard fails. Accepted samples are stored by
 :func:`pipelines.render.writer.open_shard`, in index order.
 
+Every render call and every sample's checks run under the per-sample time limit
+(:mod:`pipelines.render.watchdog`; a batch gets the limit times its size): past it, the samples are
+``timeout`` rejects and the renderer is restarted with ``close()`` (a renderer used after
+``close()`` starts its back-ends afresh).
+
 A worker gets its whole brief as one picklable :class:`RenderContext`; it builds each renderer the
 first time a shard needs it and keeps it for the shards after (one instance per worker process).
 """
@@ -26,6 +31,7 @@ from pipelines.render.checks import check_sample
 from pipelines.render.config import RunConfig, check_options
 from pipelines.render.plan import ShardJob
 from pipelines.render.seeding import sample_rng, sample_seed
+from pipelines.render.watchdog import SampleTimeout, time_limit
 from pipelines.render.writer import encode_sample, open_shard
 from pipelines.shard_format import sample_key
 from renderers import registry
@@ -37,6 +43,10 @@ AUGMENT_STREAM = 1
 # Rejects in a row for one sample before its shard is failed (a renderer that rejects
 # everything must stop the shard, never loop).
 MAX_ATTEMPTS = 25
+
+# The engine's limit per sample, above the browser's and LaTeX's own (a hung page is relaunched,
+# a LaTeX run killed, well before it), so it fires only where a back-end has none.
+SAMPLE_TIME_LIMIT_S = 120.0
 
 # Python's cyclic garbage collector, set for rendering. Renderers make many short-lived objects in
 # reference cycles (a matplotlib chart makes a great many), and with the default thresholds the
@@ -67,7 +77,8 @@ def build_renderer(config: RunConfig, name: str) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class RenderContext:
-    """What a worker needs to make any shard of a run: the config and the output folder.
+    """What a worker needs to make any shard of a run: the config, the output folder and the
+    per-sample time limit (None: none; it never changes what an answering renderer draws).
 
     Pickled once per worker by a distributor. Renderers are built on first use and kept per
     process (:meth:`renderer`); they are never pickled, so each process builds its own.
@@ -75,10 +86,11 @@ class RenderContext:
 
     config: RunConfig
     out: Path
+    time_limit_s: float | None = SAMPLE_TIME_LIMIT_S
     renderers: dict[str, Any] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"config": self.config, "out": self.out}
+        return {"config": self.config, "out": self.out, "time_limit_s": self.time_limit_s}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in (*state.items(), ("renderers", {})):
@@ -97,7 +109,7 @@ class RenderContext:
         augment = next(j.augment for j in self.config.renderers if j.name == job.renderer)
         make = make_shard if job.first is None else make_covered_shard
         return make(self.renderer(job.renderer), self.config.seed, self.config.png_compress_level, job, self.out,
-                    progress, augment)
+                    progress, augment, limit=self.time_limit_s)
 
     def close(self) -> None:
         """Free the renderers' back-ends (browsers, LaTeX, toolkits) built in this process."""
@@ -112,12 +124,38 @@ class Timing:
     validate: float = 0.0
 
 
-def render_many(renderer: Any, rngs: list[Any]) -> list[Sample | Reject]:
-    """One result per generator, from the renderer's ``render_batch``."""
-    results = list(renderer.render_batch(rngs))
+def timed_out(renderer: Any, limit: float, count: int) -> list[Reject]:
+    """``count`` ``timeout`` rejects, after restarting the renderer's back-ends with ``close()``."""
+    try:
+        with time_limit(limit):
+            renderer.close()
+    except SampleTimeout:
+        raise ShardError(f"renderer {renderer.name} ran past its time limit and its close() did not return "
+                         f"within {limit:g} s") from None
+    return [Reject("timeout", f"no answer within {limit:g} s a sample; its back-end was restarted")
+            for _ in range(count)]
+
+
+def render_many(renderer: Any, rngs: list[Any], limit: float | None = None) -> list[Sample | Reject]:
+    """One result per generator, from the renderer's ``render_batch``, within ``limit`` s a sample."""
+    try:
+        with time_limit(None if limit is None else limit * len(rngs)):
+            results = list(renderer.render_batch(rngs))
+    except SampleTimeout:
+        return list(timed_out(renderer, limit or 0.0, len(rngs)))
     if len(results) != len(rngs):
         raise TypeError(f"renderer {renderer.name}: render_batch gave {len(results)} results for {len(rngs)}")
     return results
+
+
+def check_and_validate(renderer: Any, sample: Sample, limit: float | None) -> None:
+    """The engine's checks and the renderer's ``validate`` on ``sample``, within ``limit`` s."""
+    try:
+        with time_limit(limit):
+            check_sample(sample)
+            renderer.validate(sample)  # on the clean sample, whose pixel-level meta it checks
+    except SampleTimeout:
+        raise timed_out(renderer, limit or 0.0, 1)[0] from None
 
 
 def degrade(sample: Sample, augment: Mapping[str, float], seed: int) -> Sample:
@@ -133,7 +171,8 @@ def degrade(sample: Sample, augment: Mapping[str, float], seed: int) -> Sample:
 
 
 def render_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collections.Counter[str],
-                 timing: Timing, augment: Mapping[str, float] | None = None) -> Iterator[tuple[int, Sample, int, int]]:
+                 timing: Timing, augment: Mapping[str, float] | None = None,
+                 limit: float | None = None) -> Iterator[tuple[int, Sample, int, int]]:
     """Yield ``(index, sample, seed, attempt)`` for every sample of ``job``, in index order.
 
     Samples are rendered ``renderer.batch_size`` at a time. A rejected sample is retried with its
@@ -151,15 +190,14 @@ def render_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collectio
         batch = sorted(pending.items())
         seeds = [sample_seed(run_seed, job.renderer, job.shard, index, attempt) for index, attempt in batch]
         start = time.perf_counter()
-        results = render_many(renderer, [sample_rng(seed) for seed in seeds])
+        results = render_many(renderer, [sample_rng(seed) for seed in seeds], limit)
         timing.render += time.perf_counter() - start
         for (index, attempt), seed, result in zip(batch, seeds, results):
             checked = time.perf_counter()
             try:
                 if isinstance(result, Reject):
                     raise result
-                check_sample(result)
-                renderer.validate(result)  # on the clean sample, whose pixel-level meta it checks
+                check_and_validate(renderer, result, limit)
                 if augment:
                     result = degrade(result, augment, seed)
                     check_sample(result)
@@ -182,7 +220,7 @@ def render_valid(renderer: Any, run_seed: int, job: ShardJob, rejects: collectio
 
 def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob, out: Path,
                progress: ProgressFn, augment: Mapping[str, float] | None = None,
-               timing: Timing | None = None) -> dict[str, Any]:
+               timing: Timing | None = None, limit: float | None = None) -> dict[str, Any]:
     """Render one shard's samples into the writer and commit it; returns its stats (with the bad
     corpus items its draws met, counted by reason)."""
     rejects: collections.Counter[str] = collections.Counter()
@@ -192,7 +230,7 @@ def make_shard(renderer: Any, run_seed: int, compress_level: int, job: ShardJob,
     seen = len(corpus.examples) if corpus is not None else 0
     attempts = reported = 0
     with open_shard(job, out) as writer:
-        for index, sample, seed, attempt in render_valid(renderer, run_seed, job, rejects, timing, augment):
+        for index, sample, seed, attempt in render_valid(renderer, run_seed, job, rejects, timing, augment, limit):
             attempts += attempt + 1
             meta = shard_meta(renderer, sample, seed, attempt)
             writer.add(encode_sample(sample_key(job.renderer, job.shard, index), sample, meta, compress_level))
