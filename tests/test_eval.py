@@ -111,3 +111,47 @@ def test_ocr_command_reads_images(setup: tuple[Path, Path], tmp_path: Path, caps
                      "--max-new-tokens", "3"]) == 0
     (cropped,) = ocr.read(ckpt, [image], max_new_tokens=3, color="green", crop=True)
     assert capsys.readouterr().out == cropped + "\n"
+
+
+def test_eval_reports_the_verbatim_overlap_with_the_training_shards(setup: tuple[Path, Path], tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """``--train-shards``: held-out targets that occur among the training targets are counted, and the
+    unseen ones get metrics of their own; a held-out set from another split of the corpus overlaps 0."""
+    ckpt, tars = setup
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "a.tar").symlink_to(min(tars.glob("*.tar")))  # the first 12 samples
+    out = tmp_path / "eval.json"
+    assert cli.main(["eval", "--checkpoint", str(ckpt), "--shards", str(tars / "*.tar"), "--samples", "24",
+                     "--max-new-tokens", "2", "--batch-size", "12", "--train-shards", str(first / "*.tar"),
+                     "--out", str(out)]) == 0
+    assert "overlap with training" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    targets = [s["target"] for s in data.read_once(str(tars / "*.tar"))]
+    seen = set(targets[:12])
+    overlap = result["train_overlap"]
+    assert overlap["verbatim"] == sum(t in seen for t in targets) >= 12
+    assert overlap["train_targets"] == len(seen) and overlap["heldout_samples"] == 24
+    unseen = [t for t in targets if t not in seen]
+    assert result["unseen"]["samples"] == len(unseen)
+
+
+
+def test_the_demo_held_out_split_shares_no_target_with_training(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    """Lines from the held-out split of the corpus (as configs/render/tiny-lines-heldout.yaml draws them)
+    against lines from the training split: the overlap eval reports is 0."""
+    from pipelines.render.config import RendererJob, RunConfig
+    from pipelines.render.run import render_run
+    from tests.shard_helpers import LINES
+
+    ckpt, _ = setup
+    split = {"train": 0.95, "heldout": 0.05}
+    for name, use, samples, seed in (("train", "train", 300, 0), ("held", "heldout", 12, 1)):
+        job = RendererJob(name="text-page", samples=samples, options=LINES, split=split, use_split=use)
+        render_run(RunConfig(seed=seed, shard_size=samples, renderers=(job,)), tmp_path / name, show_progress=False)
+    built, collator = evaluate.load(ckpt)
+    result = evaluate.evaluate(built, str(tmp_path / "held/text-page/*.tar"), 12, collator, max_new_tokens=2,
+                               train_shards=str(tmp_path / "train/text-page/*.tar"))
+    assert result["train_overlap"]["verbatim"] == 0 and result["train_overlap"]["heldout_samples"] == 12
+    assert result["train_overlap"]["train_targets"] > 200
+    assert "unseen" not in result  # every sample is unseen: "overall" is their figure

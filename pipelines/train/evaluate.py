@@ -7,7 +7,10 @@ prints, per renderer and per task, the metrics of pipelines.train.metrics beside
 baseline. Image use (see ARCHITECTURE.md, "Training"): the answer loss (nats per answer token) of
 the samples with their own images against the same samples with the images rolled by one across the
 batch; a model that learned only a text prior shows no gap. Also the number of distinct outputs.
-The whole result is written as JSON (``--out``).
+With ``--train-shards GLOB``, the held-out set's verbatim overlap with the training shards' targets
+(``train_overlap``: how many held-out samples have a target that occurs in training, 0 for an honest
+set) and, when some do, the metrics of the unseen ones alone (``unseen``). The whole result is
+written as JSON (``--out``).
 """
 
 from __future__ import annotations
@@ -141,9 +144,34 @@ def _group(samples: Sequence[dict[str, Any]], preds: Sequence[str], key: str) ->
     }
 
 
+def training_targets(train_shards: str | Sequence[str]) -> set[str]:
+    """Every target of the training shards (images never read)."""
+    from pipelines.train.tokenizer import iter_shard_targets
+
+    return set(iter_shard_targets(train_shards))
+
+
+def overlap(targets: Sequence[str], seen: set[str], train_shards: str | Sequence[str]) -> dict[str, Any]:
+    """How many held-out targets occur verbatim among the training targets ``seen``."""
+    hits = [t in seen for t in targets]
+    distinct = set(targets)
+    return {
+        "train_shards": [train_shards] if isinstance(train_shards, str) else list(train_shards),
+        "train_targets": len(seen),
+        "heldout_samples": len(targets),
+        "verbatim": sum(hits),
+        "fraction": sum(hits) / max(1, len(targets)),
+        "heldout_distinct": len(distinct),
+        "verbatim_distinct": len(distinct & seen),
+        "examples": sorted(distinct & seen)[:10],
+    }
+
+
 def evaluate(built: Any, shards: str | Sequence[str], limit: int, collator: Any, max_new_tokens: int = 64,
-             batch_size: int = 16, examples: int = 10) -> dict[str, Any]:
-    """Metrics overall, per renderer and per task; image use; a few examples."""
+             batch_size: int = 16, examples: int = 10,
+             train_shards: str | Sequence[str] | None = None) -> dict[str, Any]:
+    """Metrics overall, per renderer and per task; image use; a few examples; with ``train_shards``, the
+    held-out targets' verbatim overlap with the training targets (and the unseen samples' metrics)."""
     patterns = [shards] if isinstance(shards, str) else list(shards)
     samples: list[dict[str, Any]] = []
     for pattern in patterns:
@@ -154,7 +182,7 @@ def evaluate(built: Any, shards: str | Sequence[str], limit: int, collator: Any,
         raise data.DataError(f"no samples in {patterns}")
     preds = generate(built, samples, collator, max_new_tokens, batch_size)
     targets = [s["target"] for s in samples]
-    return {
+    result = {
         "shards": patterns,
         "overall": metrics.summarise(preds, targets, [s["meta"].get("lang") for s in samples]),
         "by_renderer": _group(samples, preds, "renderer"),
@@ -163,6 +191,14 @@ def evaluate(built: Any, shards: str | Sequence[str], limit: int, collator: Any,
         "examples": [{"key": s["key"], "target": t, "prediction": p}
                      for s, t, p in list(zip(samples, targets, preds))[:examples]],
     }
+    if train_shards is not None:
+        seen = training_targets(train_shards)
+        result["train_overlap"] = overlap(targets, seen, train_shards)
+        unseen = [i for i, t in enumerate(targets) if t not in seen]
+        if len(unseen) < len(targets) and unseen:
+            result["unseen"] = metrics.summarise([preds[i] for i in unseen], [targets[i] for i in unseen],
+                                                 [samples[i]["meta"].get("lang") for i in unseen])
+    return result
 
 
 def headline(result: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +233,13 @@ def format_report(result: dict[str, Any]) -> str:
             f"{use['loss_shuffled_images']:.3f} with images shuffled across the batch "
             f"(gap {use['shuffled_gap']:.3f}; 0 = image ignored)")
     o = result["overall"]
+    if "train_overlap" in result:
+        ov = result["train_overlap"]
+        lines.append(f"overlap with training: {ov['verbatim']} of {ov['heldout_samples']} held-out targets occur "
+                     f"verbatim among the {ov['train_targets']} distinct training targets")
+        if "unseen" in result:
+            u = result["unseen"]
+            lines.append(f"unseen targets only ({u['samples']}): CER {u['cer']:.3f}, exact match {u['exact']:.3f}")
     lines.append(f"constant-string baseline: {o['constant_baseline_string']!r} for every sample gives CER "
                  f"{o['constant_baseline_cer']:.3f}; METEOR matching: {o['meteor_variant']}")
     for ex in result["examples"][:5]:
@@ -211,10 +254,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=200, help="samples to evaluate (default 200)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--train-shards", action="append",
+                        help="the training shards' tar glob (repeatable): report the held-out targets that occur "
+                             "verbatim among their targets (train_overlap), and the metrics of the unseen ones")
     parser.add_argument("--out", help="write the full result as JSON here")
     args = parser.parse_args(argv)
     built, collator = load(args.checkpoint)
-    result = evaluate(built, args.shards, args.samples, collator, args.max_new_tokens, args.batch_size)
+    result = evaluate(built, args.shards, args.samples, collator, args.max_new_tokens, args.batch_size,
+                      train_shards=args.train_shards)
     result["checkpoint"] = str(args.checkpoint)
     print(format_report(result))
     if args.out:
