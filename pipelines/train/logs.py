@@ -19,10 +19,12 @@ log = logging.getLogger("gotforge.train")
 
 class Timer:
     """Wall-clock seconds of the loop (everything but held-out evaluation) and of waiting for data, for
-    samples/s, tokens/s and the data-wait share."""
+    samples/s, tokens/s and the data-wait share; and of the step's parts (forward, backward, optimiser:
+    clipping, step, zeroing), each read after the trainer's ``device_sync`` (a GPU's synchronize) when set."""
 
     def __init__(self) -> None:
         self.data = self.compute = self.excluded = 0.0
+        self.forward = self.backward = self.optimizer = 0.0
         self.samples = self.tokens = 0
         self.start = time.perf_counter()
 
@@ -33,6 +35,9 @@ class Timer:
     def add(self, other: Timer) -> None:
         self.data += other.data
         self.compute += other.compute
+        self.forward += other.forward
+        self.backward += other.backward
+        self.optimizer += other.optimizer
         self.samples += other.samples
         self.tokens += other.tokens
 

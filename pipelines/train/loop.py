@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +165,9 @@ class Trainer:
     window: Timer = field(default_factory=Timer)  # since the last log line
     totals: Timer = field(default_factory=Timer)  # the run's rates, first log window left out
     first: Timer | None = None
+    # Called before each reading of the step-part clocks; gpu-check sets torch.cuda.synchronize so the
+    # forward / backward / optimiser split is the GPU's (pipelines/bench/gpu_check.py).
+    device_sync: Callable[[], None] | None = None
 
     @classmethod
     def start(cls, config: TrainConfig) -> Trainer:
@@ -192,6 +195,10 @@ class Trainer:
         logs = Logs.open(config, out, ranks.rank, restored.step, resumed=resume_from is not None)
         return cls(config, ranks, built, ddp, optimizer, scheduler, collator, batches, logs,
                    Clock(config.clock, restored.elapsed), step=restored.step, live=dict(restored.live))
+
+    def _sync(self) -> None:
+        if self.device_sync is not None:
+            self.device_sync()
 
     @property
     def model(self) -> torch.nn.Module:
@@ -228,6 +235,7 @@ class Trainer:
         loss_sum = 0.0
         for micro in range(accum):
             loss_sum += self._forward_backward(sync=micro == accum - 1 or self.ranks.world == 1)
+        o0 = time.perf_counter()
         if self.config.optim.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
         c0 = time.perf_counter()
@@ -235,6 +243,8 @@ class Trainer:
         self.window.compute += time.perf_counter() - c0
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        self._sync()
+        self.window.optimizer += time.perf_counter() - o0
         self.step += 1
         self.loss = loss_sum
 
@@ -244,12 +254,19 @@ class Trainer:
         autocast: AbstractContextManager[Any] = (
             torch.autocast(device_type=self.ranks.device.type, dtype=torch.bfloat16) if self.config.bf16
             else nullcontext())
+        self._sync()
         c0 = time.perf_counter()
         with (nullcontext() if sync else self.ddp.no_sync()), autocast:
             # no KV cache: training never reads one, and it cannot be kept with recomputed activations
             loss = self.ddp(**batch, use_cache=False).loss / self.config.grad_accum
+        self._sync()
+        c1 = time.perf_counter()
         loss.backward()
-        self.window.compute += time.perf_counter() - c0
+        self._sync()
+        c2 = time.perf_counter()
+        self.window.forward += c1 - c0
+        self.window.backward += c2 - c1
+        self.window.compute += c2 - c0
         return float(loss.detach())
 
     def _next_batch(self) -> dict[str, torch.Tensor]:
