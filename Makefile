@@ -6,11 +6,17 @@ PY := $(VENV)/bin/python
 CONSTRAINTS ?= configs/constraints.txt
 WORKERS ?= 2
 
-# System packages: text corpora (fortunes), fonts (Latin, CJK) for text pages and charts, and WordNet 3.0
-# (wordnet-base) for METEOR's synonym matching in `gotforge eval` (NLTK cannot download it here).
-APT_PACKAGES := fortunes fortunes-zh fonts-noto-cjk fonts-noto-core fonts-liberation2 fonts-dejavu-core \
+# System packages: text corpora (fortunes in every language Debian has them), fonts (Latin, CJK, Noto for
+# the other scripts, handwriting and Kai faces) for text pages and charts, FriBiDi (Pillow's libraqm loads
+# it to lay out right-to-left text), and WordNet 3.0 (wordnet-base) for METEOR's synonym matching in
+# `gotforge eval` (NLTK cannot download it here).
+APT_PACKAGES := fortunes fortunes-zh fortunes-ru fortunes-de fortunes-es fortunes-it fortunes-pl fortunes-cs \
+	fortunes-bg fortunes-eo fortunes-ga fortunes-br \
+	fonts-noto-cjk fonts-noto-core fonts-liberation2 fonts-dejavu-core \
 	fonts-freefont-ttf fonts-urw-base35 fonts-crosextra-carlito fonts-crosextra-caladea \
-	fonts-linuxlibertine fonts-wqy-zenhei fonts-arphic-uming fontconfig wordnet-base \
+	fonts-linuxlibertine fonts-wqy-zenhei fonts-arphic-uming fontconfig wordnet-base libfribidi0 \
+	fonts-dkg-handwriting fonts-comic-neue fonts-kristi fonts-dancingscript fonts-kaushanscript \
+	fonts-ecolier-court fonts-humor-sans fonts-femkeklaver fonts-breip fonts-lxgw-wenkai fonts-arphic-ukai \
 	chromium chromium-headless-shell \
 	texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures texlive-xetex \
 	texlive-lang-chinese lmodern

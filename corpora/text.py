@@ -1,4 +1,4 @@
-"""Human-written text in English and Chinese, offline.
+"""Human-written text, offline, in English, Chinese and every language Debian packages fortunes for.
 
 Defaults come from packages the registries ship:
 
@@ -6,6 +6,13 @@ Defaults come from packages the registries ship:
   with ASCII-art collections left out;
 * Chinese: Debian's ``fortunes-zh`` (``chinese``, ``tang300`` Tang poems, ``song100`` Song lyrics),
   with their ANSI colour codes stripped;
+* Russian, German, Spanish, Italian, Polish, Czech, Slovak, Bulgarian, Esperanto, Irish and
+  Portuguese: ``fortunes-ru``, ``-de``, ``-es``, ``-it``, ``-pl``, ``-cs`` (Czech and Slovak),
+  ``-bg``, ``-eo``, ``-ga``, ``-br`` (:data:`FORTUNE_LANGS`), entries that are mostly not letters
+  (ASCII art) left out;
+* languages without fortunes but with a ``wordfreq`` list (Arabic, Persian, Urdu, Hebrew, Hindi,
+  Bengali, Tamil, Greek, Ukrainian, Japanese, Korean: :data:`WORDLIST_LANGS`): passages of
+  sentences of frequent words (:mod:`corpora.wordlist_text`), word salad in the right script;
 * words for names and titles: ``wordfreq``'s frequency lists (English and Chinese).
 
 A passage is a list of paragraphs; a paragraph is one line of text (source line breaks inside a
@@ -32,7 +39,14 @@ ENGLISH_FORTUNES = (
     "songs-poems", "sports", "startrek", "wisdom", "work",
 )
 CHINESE_FORTUNES = ("chinese", "tang300", "song100")
-LANGS = ("en", "zh")
+# language: (folder under FORTUNE_DIR, or "" for its top level; files of it, or () for all; files left out)
+FORTUNE_LANGS = {
+    "ru": ("ru", (), ()), "de": ("de", (), ("asciiart",)), "es": ("es", (), ()), "it": ("it", (), ("banner",)),
+    "pl": ("pl", (), ()), "cs": ("cs", (), ("klasik-sk",)), "sk": ("sk", (), ()), "bg": ("bg", (), ()),
+    "eo": ("eo", (), ()), "ga": ("ga", (), ()), "pt": ("", ("brasil",), ()),
+}
+WORDLIST_LANGS = ("ar", "fa", "ur", "he", "hi", "bn", "ta", "el", "uk", "ja", "ko")
+LANGS = ("en", "zh", *FORTUNE_LANGS, *WORDLIST_LANGS)
 
 Passage = tuple[str, ...]
 
@@ -81,7 +95,7 @@ def _parse_passage(raw: object) -> Passage:
 
 def _fortune_entries(name: str) -> list[tuple[str, str]]:
     path = FORTUNE_DIR / f"{name}.u8"
-    if not path.exists():
+    if not path.exists() or not path.stat().st_size:  # fortunes-pl ships empty .u8 files beside UTF-8 ones
         path = FORTUNE_DIR / name
     if not path.exists():
         return []
@@ -90,20 +104,50 @@ def _fortune_entries(name: str) -> list[tuple[str, str]]:
     return [(f"{path}#{i}", entry) for i, entry in enumerate(entries) if entry.strip()]
 
 
+def _mostly_letters(entry: str) -> bool:
+    """Whether most of an entry's visible characters are letters (ASCII art is not)."""
+    visible = [ch for ch in entry if not ch.isspace()]
+    return bool(visible) and 2 * sum(ch.isalpha() for ch in visible) >= len(visible)
+
+
+def _lang_entries(lang: str) -> list[tuple[str, str]]:
+    """The fortunes of ``lang`` (English and Chinese by their fixed lists, the others by folder)."""
+    if lang in ("en", "zh"):
+        return [entry for name in (ENGLISH_FORTUNES if lang == "en" else CHINESE_FORTUNES)
+                for entry in _fortune_entries(name)]
+    if lang in WORDLIST_LANGS:
+        from corpora.wordlist_text import wordlist_passages
+
+        return wordlist_passages(lang)
+    folder, files, left_out = FORTUNE_LANGS[lang]
+    if not files:
+        found = sorted(p.name for p in (FORTUNE_DIR / folder).glob("*") if p.is_file()) if folder else []
+        files = tuple(dict.fromkeys(n.removesuffix(".u8") for n in found if not n.endswith(".dat")))
+    names = [f"{folder}/{name}" if folder else name for name in files if name not in left_out]
+    return [(location, entry) for name in names for location, entry in _fortune_entries(name)
+            if _mostly_letters(entry)]
+
+
 @functools.cache
 def default_passages(langs: tuple[str, ...]) -> IndexedCorpus[Passage]:
-    """The built-in passages of ``langs`` (``en``, ``zh`` or both, in that order), loaded once per process."""
+    """The built-in passages of ``langs`` (:data:`LANGS`, in the order given), loaded once per process."""
     unknown = [lang for lang in langs if lang not in LANGS]
     if unknown or not langs:
-        raise ValueError(f"unknown languages {langs!r}; expected some of {LANGS}")
-    names = [name for lang in langs for name in (ENGLISH_FORTUNES if lang == "en" else CHINESE_FORTUNES)]
-    raw = [entry for name in names for entry in _fortune_entries(name)]
+        raise ValueError(f"no built-in text for {unknown or langs!r}; built-in languages are {LANGS}, "
+                         f"other languages come as a text corpus (--corpus)")
+    raw = [entry for lang in langs for entry in _lang_entries(lang)]
     if not raw:
+        packages = ", ".join(_package(lang) for lang in langs)
         raise CorpusError(
             f"no {'/'.join(langs)} text found under {FORTUNE_DIR}; run `make setup` (it installs Debian's "
-            f"fortunes and fortunes-zh) or pass --corpus with your own text"
+            f"{packages}) or pass --corpus with your own text"
         )
     return in_memory(f"fortunes-{'-'.join(langs)}", raw, _parse_passage, key=text_key)
+
+
+def _package(lang: str) -> str:
+    return {"en": "fortunes", "cs": "fortunes-cs", "sk": "fortunes-cs", "pt": "fortunes-br"}.get(
+        lang, "wordfreq" if lang in WORDLIST_LANGS else f"fortunes-{lang}")
 
 
 def user_passages(path: str | Path) -> IndexedCorpus[Passage]:

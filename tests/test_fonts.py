@@ -25,7 +25,7 @@ def test_discovery_is_sorted_and_grouped() -> None:
     faces = fonts.installed_faces()
     assert faces, "no font found under /usr/share/fonts"
     assert [(f.path, f.index) for f in faces] == sorted((f.path, f.index) for f in faces)
-    assert {f.script for f in faces} <= set(fonts.SCRIPTS) and {f.style for f in faces} <= set(fonts.STYLES)
+    assert {f.script for f in faces} <= set(fonts.SCRIPTS) and {f.style for f in faces} <= {*fonts.STYLES, fonts.HAND}
     assert fonts.faces("latin", regular=True), "no regular Latin face"
     assert fonts.faces("cjk", regions=("sc", ""), regular=True), "no Chinese face"
 
@@ -37,6 +37,20 @@ def test_styles_scripts_and_regions() -> None:
     sc = _face("Noto Serif CJK SC", "Regular")
     assert (sc.script, sc.style, sc.region, sc.index) == ("cjk", "serif", "sc", 2)
     assert _face("Noto Sans Arabic").script == "other"
+    # handwriting families are their own style, so no printed page picks them
+    assert _face("Dancing Script", "Regular").style == "hand" and _face("AR PL UKai CN").style == "hand"
+    assert _face("AR PL KaitiM GB").style == "serif"
+
+
+def test_a_face_is_chosen_for_the_language() -> None:
+    rng = np.random.default_rng(0)
+    styles = {"serif": 0.5, "sans": 0.4, "mono": 0.1}
+    assert fonts.font_for_lang(rng, "こんにちは", "ja", styles).region == "jp"
+    assert fonts.font_for_lang(rng, "안녕하세요", "ko", styles).region == "kr"
+    assert "Arabic" in fonts.font_for_lang(rng, "مرحبا", "ar", {"mono": 1.0}).family  # no Arabic mono: another style
+    assert "Devanagari" in fonts.font_for_lang(rng, "नमस्ते", "hi", styles).family
+    assert fonts.font_for_lang(rng, "Hello", "en", {"hand": 1.0}).style == "hand"
+    assert fonts.font_for_lang(rng, "مرحبا", "ar", {"hand": 1.0}).style != "hand"  # shaped: printed faces
 
 
 def test_face_round_trips_through_json_meta() -> None:

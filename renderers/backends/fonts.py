@@ -15,7 +15,9 @@ Unicode ``cmap`` subtable for coverage.
   classify them (~0.4 s for ~400 faces here, so no on-disk cache).
 * ``script`` is ``latin`` (cmap has ASCII letters and digits), ``cjk`` (common hanzi or CJK
   code pages) or ``other`` (other scripts, symbol, math and decorative faces).
-* ``style`` is ``serif``, ``sans`` or ``mono``, from fixed pitch, the family name and PANOSE.
+* ``style`` is ``serif``, ``sans`` or ``mono``, from fixed pitch, the family name and PANOSE; or
+  ``hand`` for the handwriting families Debian packages (:data:`_HAND`), which a renderer picks
+  only when it asks for that style by name, so installing them changes no printed page.
 
 :func:`pick_font` draws a family (weighted by style, uniform within a style) in an rng-ordered
 sequence and returns the first face that covers the whole text, so only the cmaps it needs are
@@ -36,9 +38,12 @@ import numpy as np
 from fontTools.ttLib import TTCollection, TTFont, TTLibError
 from PIL import ImageFont
 
+from corpora import langs
+
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 STYLES = ("serif", "sans", "mono")
+HAND = "hand"
 SCRIPTS = ("latin", "cjk", "other")
 NOT_DRAWN = frozenset("\n")
 
@@ -48,6 +53,11 @@ _CJK_CODE_PAGES = 0b1111 << 17  # OS/2 ulCodePageRange1 bits 17-20: JIS, GB 2312
 _REGIONS = {"SC": "sc", "CN": "sc", "TC": "tc", "TW": "tc", "HK": "hk", "JP": "jp", "KR": "kr"}
 # Faces whose letters are not letters (symbols, math, keycaps, drop caps, dingbats).
 _NOT_TEXT = re.compile(r"symbol|math|emoji|music|keyboard|initials|dingbat|D050000L|Nushu", re.IGNORECASE)
+# Handwriting and brush (Kai) families from Debian's fonts-dkg-handwriting, -comic-neue, -kristi,
+# -dancingscript, -kaushanscript, -ecolier-court, -humor-sans, -femkeklaver, -breip, -lxgw-wenkai and
+# -arphic-ukai. AR PL KaitiM stays serif: it was a printed-text face before these were installed.
+_HAND = re.compile(r"handwriting|comic neue|kristi|dancing script|kaushan|ecolier|humor sans|femkeklaver|"
+                   r"breip|wenkai|\bukai\b", re.IGNORECASE)
 _MONO = re.compile(r"\bmono|courier|typewriter|\bcode\b", re.IGNORECASE)
 _SERIF = re.compile(r"serif|roman|ming|song|\bkai", re.IGNORECASE)  # Ming/Song/Kai: CJK serif kinds
 _SANS = re.compile(r"sans|gothic|\bhei\b|carlito|biolinum|grotesk|helvet|arial", re.IGNORECASE)
@@ -71,7 +81,7 @@ class FontFace:
     index: int  # face index inside a .ttc collection, 0 otherwise
     family: str
     subfamily: str
-    style: str  # serif | sans | mono
+    style: str  # serif | sans | mono | hand
     script: str  # latin | cjk | other
     region: str  # CJK faces: sc | tc | hk | jp | kr, or "" when the name names none
     weight: int  # OS/2 usWeightClass
@@ -114,7 +124,9 @@ def _fixed_pitch(tt: TTFont) -> bool:
 
 
 def _style(family: str, tt: TTFont, cjk: bool) -> str:
-    """mono / serif / sans from the family name first, then the fixed-pitch flag and PANOSE."""
+    """hand / mono / serif / sans from the family name first, then the fixed-pitch flag and PANOSE."""
+    if _HAND.search(family):
+        return HAND
     if _MONO.search(family):
         return "mono"
     if _SERIF.search(family):
@@ -233,7 +245,13 @@ def pick_font(
     """
     weights = dict(styles) if styles is not None else dict.fromkeys(STYLES, 1.0)
     wanted = [s for s, w in weights.items() if w > 0]
-    candidates = faces(script, styles=wanted, regions=regions, regular=regular)
+    return pick_among(rng, text, faces(script, styles=wanted, regions=regions, regular=regular), weights)
+
+
+def pick_among(rng: np.random.Generator, text: str, candidates: list[FontFace],
+               weights: Mapping[str, float]) -> FontFace:
+    """The first face covering ``text`` in an rng-drawn order of ``candidates``' families (weighted
+    by style, uniform within a style), then of a family's faces; :class:`MissingGlyphs` if none."""
     families: dict[tuple[str, str], list[FontFace]] = {}
     for face in candidates:
         families.setdefault((face.style, face.family), []).append(face)
@@ -253,6 +271,54 @@ def pick_font(
             if best is None or len(missing) < len(best):
                 best = missing
     raise MissingGlyphs(best or set(), len(candidates))
+
+
+def lang_faces(lang: str, styles: Iterable[str], regular: bool | None = True) -> list[FontFace]:
+    """The installed faces made for ``lang``'s script (:mod:`corpora.langs`), of ``styles``: for
+    Chinese, Japanese and Korean the CJK faces of its region (``sc``/none, ``jp``, ``kr``); for a
+    script with fonts of its own the families naming it (Noto Naskh Arabic, Noto Sans Devanagari,
+    ...); else the Latin faces (Latin, Cyrillic and Greek share them; coverage then decides).
+    Handwriting (``hand``) is a style of the unshaped scripts (it is written glyph by glyph, which
+    would break a shaped script's joins): the CJK handwriting faces for Chinese and Japanese, the
+    Latin ones for Latin-script languages, any for the others (only Kai faces have Cyrillic)."""
+    script = langs.script_for(lang)
+    styles = set(styles)
+    printed = styles - {HAND}
+    found: list[FontFace] = []
+    if printed:
+        if lang in langs.CJK_REGIONS:
+            found = faces("cjk", styles=printed, regions=langs.CJK_REGIONS[lang], regular=regular)
+        elif script.fonts:
+            found = [f for f in installed_faces() if script.fonts in f.family and f.style in printed
+                     and not _NOT_TEXT.search(f.family) and (regular is None or f.regular == regular)]
+        else:
+            found = faces("latin", styles=printed, regular=regular)
+    if HAND in styles and not script.shaped:
+        group = "cjk" if lang in langs.CJK_REGIONS else "latin" if script.name == "latin" else None
+        found += [f for f in faces(group, styles=(HAND,), regular=regular)]
+    return found
+
+
+def font_for_lang(rng: np.random.Generator, text: str, lang: str, styles: Mapping[str, float],
+                  regular: bool | None = True) -> FontFace:
+    """A face made for ``lang`` that covers ``text``, its family drawn by ``styles``' weights among the
+    styles ``lang`` has faces in (a script without a wanted style's faces, such as Arabic without
+    monospace, draws among its other styles; a text no handwriting face covers, among the printed
+    ones). :class:`MissingGlyphs` when no face covers the text."""
+    wanted = {s: w for s, w in styles.items() if w > 0}
+    printed = {s: w for s, w in wanted.items() if s != HAND} or dict.fromkeys(STYLES, 1.0)
+    error: MissingGlyphs | None = None
+    for weights in (wanted, printed) if HAND in wanted else (wanted,):
+        candidates = lang_faces(lang, weights, regular)
+        if not candidates:
+            weights = dict.fromkeys(STYLES, 1.0)
+            candidates = lang_faces(lang, weights, regular)
+        try:
+            return pick_among(rng, text, candidates, weights)
+        except MissingGlyphs as err:
+            error = err
+    assert error is not None
+    raise error
 
 
 @functools.lru_cache(maxsize=512)
