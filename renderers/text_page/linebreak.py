@@ -12,7 +12,8 @@ import unicodedata
 
 from PIL import ImageFont
 
-from renderers.backends import fonts
+from corpora.langs import SCRIPTS, Script
+from renderers.backends import fonts, shaping
 
 # Closing punctuation a Chinese line must not start with, opening brackets it must not end with.
 NO_LINE_START = set("，。、；：？！）》」』】〕〉”’…—·,.;:?!)]}%")
@@ -39,15 +40,17 @@ def normalise(text: str) -> str:
 class Measure:
     """Advance widths in one font, each distinct word or character measured once.
 
-    Instances are shared per (face, size) across samples: a width is a pure function of them, so
-    the cache changes speed, never output. ``line`` sums cached token widths (kerning across a
-    space is ignored: at most a pixel or two).
+    Instances are shared per (face, size, shaping) across samples: a width is a pure function of
+    them, so the cache changes speed, never output. ``line`` sums cached token widths (kerning across
+    a space is ignored: at most a pixel or two; shaping never joins across a space). ``shaped``: the
+    font is laid out by HarfBuzz (:mod:`renderers.backends.shaping`), so drawing it takes a direction.
     """
 
     MAX_ENTRIES = 50_000
 
-    def __init__(self, font: ImageFont.FreeTypeFont) -> None:
+    def __init__(self, font: ImageFont.FreeTypeFont, shaped: bool = False) -> None:
         self.font = font
+        self.shaped = shaped
         self.cache: dict[str, float] = {}
 
     def __call__(self, text: str) -> float:
@@ -65,23 +68,30 @@ class Measure:
         return sum(map(self, words)) + self(" ") * (len(words) - 1)
 
 
-_MEASURES: dict[tuple[str, int, int], Measure] = {}
+_MEASURES: dict[tuple[str, int, int, bool], Measure] = {}
 
 
-def measure_for(face: fonts.FontFace, size: int) -> Measure:
-    key = (face.path, face.index, size)
+def measure_for(face: fonts.FontFace, size: int, script: Script = SCRIPTS["latin"]) -> Measure:
+    """The shared :class:`Measure` of ``face`` at ``size`` px, shaped when ``script`` needs it."""
+    key = (face.path, face.index, size, script.shaped)
     if key not in _MEASURES:
         if len(_MEASURES) >= 256:
             _MEASURES.clear()
-        _MEASURES[key] = Measure(fonts.load_font(face, size))
+        _MEASURES[key] = Measure(shaping.font_for(face, size, script), script.shaped)
     return _MEASURES[key]
 
 
+def is_cjk(script: Script) -> bool:
+    """Han and kana: set without spaces, broken between characters (:func:`wrap_zh`)."""
+    return script.name in ("han", "kana")
+
+
 def _hard_break(word: str, measure: Measure, width: float) -> list[str]:
-    """Split a word wider than the column between characters (no hyphen is added)."""
+    """Split a word wider than the column between characters (no hyphen is added), never before a
+    combining mark (a vowel sign or virama stays with its consonant)."""
     pieces, current = [], ""
     for ch in word:
-        if current and measure(current + ch) > width:
+        if current and not unicodedata.category(ch).startswith("M") and measure(current + ch) > width:
             pieces.append(current)
             current = ""
         current += ch

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pydantic
 
+from corpora.langs import LANG_SCRIPT
 from renderers.base import RendererOptions
 
 Range = tuple[float, float]
@@ -15,7 +16,9 @@ IntRange = tuple[int, int]
 
 
 class Options(RendererOptions):
-    lang: Literal["en", "zh", "mix"] = "mix"
+    # An ISO 639-1 code (corpora.langs), "mix" (English or Chinese by zh_prob; with a user corpus, the
+    # language of each passage drawn) or languages by weight ({en: 1, ru: 0.2, ar: 0.2}).
+    lang: str | dict[str, float] = "mix"
     zh_prob: float = pydantic.Field(0.5, ge=0, le=1)  # for lang "mix": chance a sample is Chinese
     slice: bool = False
     slice_size: Literal["auto"] | tuple[int, int] = "auto"
@@ -34,9 +37,15 @@ class Options(RendererOptions):
     indent_prob: float = pydantic.Field(0.6, ge=0, le=1)  # first-line indent (Chinese: 2 em)
     justify_prob: float = pydantic.Field(0.5, ge=0, le=1)  # English only
     partial_page_prob: float = pydantic.Field(0.15, ge=0, le=1)  # last column filled part way
-    styles: dict[Literal["serif", "sans", "mono"], float] = pydantic.Field(
+    # hand: handwriting faces drawn glyph by glyph on notebook paper (renderers.text_page.hand), for
+    # the languages a handwriting face covers (Latin; Cyrillic, Chinese and Japanese in Kai faces).
+    styles: dict[Literal["serif", "sans", "mono", "hand"], float] = pydantic.Field(
         default_factory=lambda: {"serif": 0.5, "sans": 0.4, "mono": 0.1}
     )
+    papers: dict[Literal["plain", "lined", "squared"], float] = pydantic.Field(  # of handwritten pages
+        default_factory=lambda: {"plain": 0.3, "lined": 0.45, "squared": 0.25})
+    cross_out: Range = (0.0, 0.04)  # handwritten pages: chance per word of a crossed-out word before it
+    pages: IntRange = (1, 1)  # page images per sample: 2-8 is GOT's multi-page OCR, one look, text flowing on
     # What a page's target covers: the whole page, a box-guided region or a colour-guided one.
     regions: dict[Literal["page", "box", "color"], float] = pydantic.Field(default_factory=lambda: {"page": 1.0})
     region_lines: IntRange = (1, 6)  # consecutive lines of one column in a region
@@ -46,7 +55,7 @@ class Options(RendererOptions):
 
     @pydantic.field_validator(
         "slice_words", "slice_lines", "slice_font_px", "page_width", "page_height", "font_px",
-        "margin", "column_gap", "line_spacing", "paragraph_spacing", "region_lines",
+        "margin", "column_gap", "line_spacing", "paragraph_spacing", "region_lines", "cross_out", "pages",
     )
     @classmethod
     def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
@@ -69,11 +78,29 @@ class Options(RendererOptions):
         if self.crops and (self.slice or fine_grained):
             raise ValueError("crops (multi-crop pages) go with whole pages only: GOT's multi-crop prompt names no "
                              "box or colour; leave slice false and regions at {page: 1}")
+        if self.pages != (1, 1):
+            if not 1 <= self.pages[0] <= self.pages[1] <= 8:
+                raise ValueError(f"pages must be [low, high] within 1..8, found {list(self.pages)}")
+            if self.slice or fine_grained or self.crops:
+                raise ValueError("pages (multi-page samples) go with whole pages only: GOT's multi-page prompt names "
+                                 "no box, colour or crops; leave slice false, regions at {page: 1} and crops 0")
         if self.region_lines[0] < 1:
             raise ValueError(f"region_lines must start at 1 or more, found {list(self.region_lines)}")
         return self
 
-    @pydantic.field_validator("columns", "styles", "regions")
+    @pydantic.field_validator("lang")
+    @classmethod
+    def _lang(cls, value: Any) -> Any:
+        codes = [value] if isinstance(value, str) else list(value)
+        unknown = [c for c in codes if c not in LANG_SCRIPT and not (c == "mix" and isinstance(value, str))]
+        if unknown:
+            raise ValueError(f"unknown language {unknown[0]!r}: expected 'mix', an ISO 639-1 code among "
+                             f"{sorted(LANG_SCRIPT)}, or such codes by weight")
+        if isinstance(value, dict):
+            cls._weights(value)
+        return value
+
+    @pydantic.field_validator("columns", "styles", "regions", "papers")
     @classmethod
     def _weights(cls, value: Any) -> Any:
         weights = list(value.values()) if isinstance(value, dict) else list(value)

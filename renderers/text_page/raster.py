@@ -30,7 +30,8 @@ INKS = {  # tint: RGB offset added to a dark grey
 
 @dataclasses.dataclass(frozen=True)
 class Line:
-    """One laid-out line: its text, where it starts, and whether it is stretched to ``width``."""
+    """One laid-out line: its text, where its room starts, and whether it is stretched to ``width``.
+    A right-to-left line is set flush right in its room, ``x + width`` its right edge."""
 
     text: str
     x: int
@@ -38,6 +39,7 @@ class Line:
     width: int  # the column width available to it (justified lines fill it)
     column: int
     justify: bool
+    rtl: bool = False
 
 
 def sample_colours(rng: np.random.Generator) -> dict[str, Any]:
@@ -85,9 +87,11 @@ def block_size(measure: Measure, lines: list[str], line_height: int) -> tuple[fl
 
 
 def draw_lines(
-    draw: ImageDraw.ImageDraw, lines: list[Line], measure: Measure, ink: Any, text_height: int
+    draw: ImageDraw.ImageDraw, lines: list[Line], measure: Measure, ink: Any, text_height: int,
+    lang: str | None = None,
 ) -> list[list[int]]:
-    """Draw the lines (justified ones word by word); return each line's box [x0, y0, x1, y1]."""
+    """Draw the lines (justified ones word by word; a shaped font in its direction and ``lang``, a
+    right-to-left line flush right); return each line's box [x0, y0, x1, y1]."""
     font = measure.font
     boxes = []
     for line in lines:
@@ -95,6 +99,12 @@ def draw_lines(
         natural = measure.line(line.text)
         space = measure(" ")
         stretch = (line.width - natural) / (len(words) - 1) if line.justify and len(words) > 1 else 0.0
+        if measure.shaped:  # HarfBuzz orders and joins the whole line; never justified
+            left = line.x + line.width - round(natural) if line.rtl else line.x
+            draw.text((left, line.y), line.text, font=font, fill=ink, direction="rtl" if line.rtl else "ltr",
+                      language=lang)
+            boxes.append([left, line.y, left + round(natural), line.y + text_height])
+            continue
         if 0 < stretch <= 2 * space:
             x = float(line.x)
             for word in words:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw
 
+from corpora import langs
 from renderers.backends import fonts
 from renderers.base import Reject, Sample
-from renderers.text_page.linebreak import ZH_TOKEN, measure_for, wrap_en, wrap_zh
+from renderers.text_page.linebreak import ZH_TOKEN, is_cjk, measure_for, wrap_en, wrap_zh
 from renderers.text_page.options import integer, uniform
 from renderers.text_page.raster import Line, block_size, check_ink, draw_lines, ink_on_paper, sample_colours
 
@@ -39,9 +40,11 @@ def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str
         mode, index, text = "paragraph", -1, paragraph
     face = renderer.font(rng, text, lang)
     colours = sample_colours(rng)
-    wrap = wrap_zh if lang == "zh" else wrap_en
+    script = langs.script_for(lang)
+    cjk = is_cjk(script)
+    wrap = wrap_zh if cjk else wrap_en
     n_lines = integer(rng, o.slice_lines) if paragraph is None else None
-    chars_per_line = uniform(rng, (10.0, 28.0) if lang == "zh" else (20.0, 50.0))  # paragraph column
+    chars_per_line = uniform(rng, (10.0, 28.0) if cjk else (20.0, 50.0))  # paragraph column
     spacing = uniform(rng, o.line_spacing)
     margin_em = uniform(rng, (0.1, 0.4))
     fixed = o.slice_size != "auto"
@@ -51,12 +54,12 @@ def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str
         column of ``chars_per_line`` average characters (so the block scales with the size)."""
         if mode == "line":
             return [text]
-        column = font_px * chars_per_line * (1.0 if lang == "zh" else 0.5)
-        return wrap(text, measure_for(face, font_px), column, column)[:n_lines]
+        column = font_px * chars_per_line * (1.0 if cjk else 0.5)
+        return wrap(text, measure_for(face, font_px, script), column, column)[:n_lines]
 
     def fits(font_px: int) -> bool:
         room = 2 * round(font_px * margin_em)
-        box = block_size(measure_for(face, font_px), set_text(font_px), round(font_px * spacing))
+        box = block_size(measure_for(face, font_px, script), set_text(font_px), round(font_px * spacing))
         return box[0] <= o.slice_size[0] - room and box[1] <= o.slice_size[1] - room
 
     if fixed:  # the largest size whose block fits the canvas (binary search)
@@ -75,13 +78,14 @@ def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str
     check_ink(face, target)
     line_height = round(font_px * spacing)
     ascent, descent = font.getmetrics()
-    block = [Line(t, 0, i * line_height, 0, 0, False) for i, t in enumerate(lines)]
-    # Ink box of the whole block, drawn once on a scratch mask.
-    measure = measure_for(face, font_px)
+    # Ink box of the whole block, drawn once on a scratch mask; right-to-left lines flush right in it.
+    measure = measure_for(face, font_px, script)
     block_w, block_h = block_size(measure, lines, line_height)
+    block = [Line(t, 0, i * line_height, round(block_w), 0, False, script.rtl) for i, t in enumerate(lines)]
+    shaped_lang = lang if measure.shaped else None
     scratch = Image.new("L", (int(block_w) + 2 * font_px, block_h + 2 * font_px), 0)
     draw_lines(ImageDraw.Draw(scratch), [dataclasses.replace(b, x=font_px, y=b.y + font_px) for b in block],
-               measure, 255, ascent + descent)
+               measure, 255, ascent + descent, shaped_lang)
     x0, y0, x1, y1 = scratch.getbbox() or (font_px, font_px, font_px + 1, font_px + 1)
     pad = round(font_px * margin_em)
     if fixed:
@@ -95,10 +99,10 @@ def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str
         dx = dy = pad
     coverage = Image.new("L", size, 0)
     placed = [dataclasses.replace(b, x=b.x + font_px - x0 + dx, y=b.y + font_px - y0 + dy) for b in block]
-    boxes = draw_lines(ImageDraw.Draw(coverage), placed, measure, 255, ascent + descent)
+    boxes = draw_lines(ImageDraw.Draw(coverage), placed, measure, 255, ascent + descent, shaped_lang)
     image = ink_on_paper(coverage, colours["paper"], colours["ink"])
     meta = {
-        "lang": lang, "slice": True, "mode": mode, "crop": "fixed" if fixed else "tight",
+        "lang": lang, "script": script.name, "direction": "rtl" if script.rtl else "ltr", "slice": True, "mode": mode, "crop": "fixed" if fixed else "tight",
         "width": size[0], "height": size[1], "font": face.to_meta(), "font_px": font_px,
         "line_height": line_height, "margin": pad, "chars_per_line": round(chars_per_line, 3),
         **colours, "passages": [index] if index >= 0 else [],
@@ -110,7 +114,8 @@ def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str
 def _slice_text(renderer: TextPageRenderer, rng: np.random.Generator, lang: str, mode: str) -> tuple[int, str]:
     """A passage's index and the text of one slice of it: a run of words, or a whole paragraph."""
     o = renderer.options
-    joiner = "" if lang == "zh" else " "
+    cjk = is_cjk(langs.script_for(lang))
+    joiner = "" if cjk else " "
     # A few passages are too short for the drawn word count, and with a split a slice must fall in
     # it (renderer.holds): draw again.
     for _ in range(MAX_SLICE_DRAWS):
@@ -122,8 +127,8 @@ def _slice_text(renderer: TextPageRenderer, rng: np.random.Generator, lang: str,
             if renderer.holds(paragraph):
                 return index, paragraph
             continue
-        units = ZH_TOKEN.findall(paragraph) if lang == "zh" else paragraph.split(" ")
-        count = integer(rng, o.slice_words) * (2 if lang == "zh" else 1)
+        units = ZH_TOKEN.findall(paragraph) if cjk else paragraph.split(" ")
+        count = integer(rng, o.slice_words) * (2 if cjk else 1)
         starts = range(max(1, len(units) - count + 1))
         if renderer.selection is not None:  # the runs of this paragraph in the split, so no passage is favoured
             starts = [s for s in starts if renderer.holds(joiner.join(units[s:s + count]).strip())]
