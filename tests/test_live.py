@@ -18,6 +18,7 @@ import yaml
 from got_model.build import create
 from got_model.collator import GotCollator
 from got_model.tokenizer import train_tokenizer
+from pipelines.config import ConfigError
 from pipelines.render.config import load_mix
 from pipelines.render.run import render_run
 from pipelines.render.seeding import sample_seed
@@ -136,3 +137,14 @@ def test_a_killed_live_run_resumes_past_what_it_had_drawn(workspace: Path, tmp_p
     drawn, again = [k for _, k in first], [k for _, k in resumed]
     assert len(set(drawn)) == len(drawn) and len(set(again)) == len(again)  # sample k drawn once
     assert max(int(k.split("-")[2]) for k in drawn) < start <= min(int(k.split("-")[2]) for k in again)
+
+
+def test_a_covered_corpus_is_refused_as_a_live_source(tmp_path: Path) -> None:
+    (tmp_path / "lines.txt").write_text("one line\nanother line\n")
+    entry = {"corpus": str(tmp_path / "lines.txt"), "options": LINES}
+    (tmp_path / "cover.yaml").write_text(yaml.safe_dump({"samples": 4, "renderers": {"text-page": entry}}))
+    with pytest.raises(ConfigError, match="order: sample, or render it to shards"):
+        data.source_specs([train_config.Source(render=str(tmp_path / "cover.yaml"))])
+    entry["order"] = "sample"
+    (tmp_path / "sample.yaml").write_text(yaml.safe_dump({"samples": 4, "renderers": {"text-page": entry}}))
+    assert LiveSource.load(tmp_path / "sample.yaml").job(3).shard == 3

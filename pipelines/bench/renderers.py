@@ -15,8 +15,11 @@ Per renderer, in one run of this command:
 * for browser renderers, the pooled browser against one launched per sample
   (:func:`pipelines.bench.browser_memory.pooled_vs_launch`), and with ``--memory`` a worker's memory
   after 200 and after 2,000 samples (:mod:`pipelines.bench.browser_memory`);
-* the training loop against the bare model (:mod:`pipelines.bench.training`), unless renderers were
-  named or ``--skip-training`` is given;
+* the training loop against the bare model (:mod:`pipelines.bench.training`), and fed live against
+  from shards (:mod:`pipelines.bench.live_training`), unless renderers were named or
+  ``--skip-training`` is given;
+* the Ray distributor on a two-node cluster against the local pool (:mod:`pipelines.bench.ray_cluster`),
+  unless renderers were named;
 * a user corpus of 5 million lines opened lazily (:mod:`pipelines.bench.corpus`: start-up with the
   index built and reused, reads, a worker's peak memory), unless renderers were named.
 
@@ -188,6 +191,15 @@ def main(args: argparse.Namespace) -> int:
 
         print("measuring the training loop (got-tiny)…", flush=True)
         print(train_bench.format_result(train_bench.bench_training(scratch / "train")))
+        from pipelines.bench import live_training
+
+        print("\nmeasuring the training loop fed live, against the same samples from shards…", flush=True)
+        print(live_training.format_result(live_training.bench_live(scratch / "train")))
+    if not args.renderer:
+        from pipelines.bench import ray_cluster
+
+        print("\nmeasuring the Ray distributor on a two-node cluster on this machine…", flush=True)
+        print(ray_cluster.format_result(ray_cluster.bench_ray(scratch / "ray")))
     if not args.renderer:
         from pipelines.bench import corpus as corpus_bench
 

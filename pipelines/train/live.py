@@ -12,7 +12,7 @@ config and *k*, whichever rank and worker makes it.
 Reader ``j`` of ``R`` (rank × loader worker, as for shard tars) takes the virtual shards
 ``start + j``, ``start + j + R``, … in order, renders each through the engine's own path
 (:func:`pipelines.render.worker.render_valid`: render, the engine's checks, ``validate``, retries with
-the next attempt's seed, the augmentation) and turns each sample into the shard members the writer
+the next attempt's seed, the augmentation, the per-sample time limit) and turns each sample into the shard members the writer
 would store and then into the record the shard reader gives (:mod:`pipelines.shard_format`), so the
 collator cannot tell a live sample from a stored one. ``start`` is 0 for a new run; a resumed run
 starts past every virtual shard the run before it had begun (:func:`live_stream`'s ``position``), so
@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import shard_format
+from pipelines.config import ConfigError
 from pipelines.render.config import RunConfig, load_mix
 from pipelines.render.plan import ShardJob, plan
-from pipelines.render.worker import Timing, build_renderer, render_valid
+from pipelines.render.worker import SAMPLE_TIME_LIMIT_S, Timing, build_renderer, render_valid
 from pipelines.render.writer import encode_sample
 from renderers.base import shard_meta
 
@@ -48,6 +49,10 @@ class LiveSource:
     def load(cls, path: str | Path) -> LiveSource:
         """The render config at ``path``, checked as ``gotforge render`` checks it (options, corpora)."""
         config, _ = load_mix(path)
+        for job in config.renderers:
+            if job.covers:
+                raise ConfigError(f"{path}: renderer {job.name} covers its corpus in order, once; a live source "
+                                  f"draws without end: set renderers.{job.name}.order: sample, or render it to shards")
         return cls(str(path), config)
 
     @functools.cached_property
@@ -83,7 +88,7 @@ def live_stream(source: LiveSource, reader: int, readers: int, start: int,
             renderer = renderers[job.renderer]
             rejects: collections.Counter[str] = collections.Counter()
             for index, sample, sample_seed, attempt in render_valid(renderer, seed, job, rejects, Timing(),
-                                                                     augment[job.renderer]):
+                                                                     augment[job.renderer], SAMPLE_TIME_LIMIT_S):
                 name = shard_format.sample_key(job.renderer, job.shard, index)
                 members = encode_sample(name, sample, shard_meta(renderer, sample, sample_seed, attempt), level)
                 fields = {shard_format.split_name(member)[1]: data for member, data in members.items()}
