@@ -4,6 +4,7 @@ the same records and batches as the engine's shards, and a killed run that resum
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -148,3 +149,23 @@ def test_a_covered_corpus_is_refused_as_a_live_source(tmp_path: Path) -> None:
     entry["order"] = "sample"
     (tmp_path / "sample.yaml").write_text(yaml.safe_dump({"samples": 4, "renderers": {"text-page": entry}}))
     assert LiveSource.load(tmp_path / "sample.yaml").job(3).shard == 3
+
+
+def test_two_torchrun_ranks_split_a_live_source_and_save_the_highest_mark(workspace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    config = write_config(workspace, out, {"render": str(workspace / "lines.yaml")}, max_steps=2, log_keys=True)
+    torchrun = Path(sys.executable).parent / "torchrun"
+    result = subprocess.run(
+        [str(torchrun), "--nproc-per-node", "2", "--master-port", str(29600 + os.getpid() % 1000),
+         "-m", "pipelines.cli", "train", "--config", str(config)],
+        check=False, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+        timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shards = {}
+    for rank in range(2):
+        keys = [line.split("\t")[1] for line in (out / f"keys-rank{rank}.txt").read_text().splitlines()]
+        assert len(keys) == 2 * 4
+        shards[rank] = {int(k.split("-")[2]) for k in keys}
+    assert shards == {0: {0}, 1: {1}}  # reader j of 2 starts at virtual shard j
+    state = torch.load(out / "checkpoints/step-0000002/trainer_state.pt", weights_only=False)
+    assert state["live"] == {0: 2}  # the highest of both ranks' marks (rank 0's alone is 1)
