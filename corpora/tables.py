@@ -134,6 +134,13 @@ def tabular_body(latex: str) -> str:
     return rest[end:-len("\\end{tabular}")]
 
 
+def row_cells(row: str) -> list[str]:
+    """The source of each cell of one row of a ``tabular`` (its rules and final ``\\\\`` left out)."""
+    row = _RULE.sub("", row).strip()
+    row = row.removesuffix("\\\\").rstrip()
+    return [cell.strip() for cell in _split_top(row, "&")]
+
+
 def plain_cells(latex: str) -> list[list[str]]:
     """The cells of a ``tabular`` as text, row by row (empty rows, e.g. a final ``\\\\``, dropped)."""
     rows = []
@@ -187,12 +194,14 @@ def _cell(rng: np.random.Generator, kind: str, lang: str, digits: int) -> str:
     return _MATH[int(rng.integers(len(_MATH)))](rng)
 
 
-def random_table(rng: np.random.Generator, lang: str = "en") -> Table:
-    """A random ``tabular`` in ``lang`` (``en`` or ``zh``) with its plain reading; all from ``rng``."""
+def random_table(rng: np.random.Generator, lang: str = "en", body_rows: tuple[int, int] = (2, 8)) -> Table:
+    """A random ``tabular`` in ``lang`` (``en`` or ``zh``) with its plain reading; all from ``rng``.
+    ``body_rows``: the range of its rows below the header (a long table, broken over pages, has many);
+    each row is one line of the source."""
     if lang not in LANGS:
         raise ValueError(f"unknown table language {lang!r}; expected one of {LANGS}")
     n_cols = int(rng.integers(2, 7))
-    n_body = int(rng.integers(2, 9))
+    n_body = int(rng.integers(body_rows[0], body_rows[1] + 1))
     align = [str(rng.choice(["l", "c", "r"])) for _ in range(n_cols)]
     hrules = str(rng.choice(["all", "frame", "booktabs", "none"], p=[0.35, 0.3, 0.25, 0.1]))
     vrules = "none" if hrules == "booktabs" else str(rng.choice(["none", "all", "outer", "first"],

@@ -5,7 +5,9 @@ Each sample first draws its record from the ``rng`` (language, the table from ``
 the user corpus, type style, resolution), then the page is compiled by the shared batched LaTeX
 back-end (:mod:`renderers.backends.latex`): English with pdfLaTeX, Chinese with XeLaTeX + xeCJK (Noto CJK SC).
 ``render_batch`` compiles many samples in one run per engine; ``render`` is a batch of one and gives
-the same page (see the batching contract in :mod:`renderers.base`).
+the same page (see the batching contract in :mod:`renderers.base`). With ``pages: [low, high]`` a
+generated table is long and broken over that many pages (:mod:`renderers.latex_table_pages`, GOT's
+multi-page OCR); its target is still the whole ``tabular``.
 
 Label rule: the target is the ``tabular`` environment exactly as compiled. A page's body is
 ``meta["latex_prefix"]`` (type style: family, size, ``\\arraystretch``, ``\\tabcolsep``) + newline +
@@ -27,7 +29,8 @@ import pydantic
 from corpora.indexed import IndexedCorpus
 from corpora.tables import Table, plain_cells, random_table, user_tables
 from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, render_one, render_one_item
-from renderers.backends.latex import Job, LatexPool, page_sample
+from renderers.backends.latex import Job, LatexPool, Page, page_sample
+from renderers.latex_table_pages import page_bodies, page_breaks
 from renderers.readback import first_mismatch
 
 _PACKAGES = r"""\usepackage{amsmath,amssymb,array,multirow,booktabs}"""
@@ -53,6 +56,15 @@ class Options(RendererOptions):
     batch_size: int = pydantic.Field(48, ge=1, le=500)  # samples per engine call (render_batch)
     timeout: float = pydantic.Field(60.0, gt=0)  # seconds per LaTeX run
     max_side: int = pydantic.Field(2048, ge=64)  # pixels; larger pages are rasterised smaller
+    pages: PositiveIntRange = (1, 1)  # pages a generated table is broken over: 2-8 is GOT's multi-page OCR
+    page_rows: PositiveIntRange = (8, 16)  # body rows per page of a broken table
+
+    @pydantic.field_validator("pages")
+    @classmethod
+    def _pages(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= value[0] <= value[1] <= 8:
+            raise ValueError(f"pages must be [low, high] within 1..8, found {list(value)}")
+        return value
 
 
 class LatexTableRenderer:
@@ -71,12 +83,19 @@ class LatexTableRenderer:
     # -- sample the record -------------------------------------------------------------------------
     def record(self, rng: np.random.Generator) -> tuple[Table, dict[str, Any]]:
         o = self.options
+        n_pages = 1
         if self.corpus is not None:
             table = self.corpus.sample(rng)
         else:
             lang = o.lang if o.lang != "mix" else ("zh" if rng.random() < o.zh_prob else "en")
-            table = random_table(rng, lang)
-        return self.record_for(table, rng)
+            if o.pages != (1, 1):
+                n_pages = int(rng.integers(o.pages[0], o.pages[1] + 1))
+            rows = (n_pages * o.page_rows[0], n_pages * o.page_rows[1]) if n_pages > 1 else (2, 8)
+            table = random_table(rng, lang, rows)
+        table, meta = self.record_for(table, rng)
+        if n_pages > 1:
+            meta["page_breaks"] = page_breaks(table, n_pages, rng)
+        return table, meta
 
     def record_for(self, table: Table, rng: np.random.Generator) -> tuple[Table, dict[str, Any]]:
         o = self.options
@@ -104,9 +123,21 @@ class LatexTableRenderer:
         return [page if isinstance(page, Reject) else [page] for page in pages]
 
     def _compile(self, drawn: list[tuple[Table, dict[str, Any]]]) -> list[Sample | Reject]:
-        jobs = [Job(meta["engine"], f"{meta['latex_prefix']}\n{table.latex}", meta["dpi"] / 72.0)
-                for table, meta in drawn]
-        return [page_sample(page, table.latex, meta) for (table, meta), page in zip(drawn, self.pool.compile(jobs))]
+        """One LaTeX run per engine for every page of every sample (a broken table's pages are
+        consecutive bodies), then each sample's pages back together."""
+        bodies = [page_bodies(table, meta["page_breaks"]) if "page_breaks" in meta else [table.latex]
+                  for table, meta in drawn]
+        jobs = [Job(meta["engine"], f"{meta['latex_prefix']}\n{body}", meta["dpi"] / 72.0)
+                for (_, meta), own in zip(drawn, bodies, strict=True) for body in own]
+        pages = iter(self.pool.compile(jobs))
+        out: list[Sample | Reject] = []
+        for (table, meta), own in zip(drawn, bodies, strict=True):
+            mine = [next(pages) for _ in own]
+            if len(mine) == 1:
+                out.append(page_sample(mine[0], table.latex, meta))
+            else:
+                out.append(_pages_sample(mine, table.latex, meta))
+        return out
 
     def render(self, rng: np.random.Generator) -> Sample:
         return render_one(self, rng)
@@ -133,6 +164,18 @@ class LatexTableRenderer:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def _pages_sample(pages: list[Page | Reject], target: str, meta: dict[str, Any]) -> Sample | Reject:
+    """A broken table's pages as one sample (its first reject if a page failed): the first page's
+    scale and size in ``meta`` with every page's size, the pages' PDF texts in order for ``validate``."""
+    reject = next((page for page in pages if isinstance(page, Reject)), None)
+    if reject is not None:
+        return reject
+    done = [page for page in pages if isinstance(page, Page)]
+    meta = {**meta, "scale": done[0].scale, "width": done[0].image.width, "height": done[0].image.height,
+            "page_sizes": [[page.image.width, page.image.height] for page in done]}
+    return Sample([page.image for page in done], target, meta, drawn={"text": "\n".join(page.text for page in done)})
 
 
 def _check_cells(label: str, rows: list[list[str]], drawn: str) -> None:
