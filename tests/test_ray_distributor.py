@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,8 +19,10 @@ import ray
 from ray.cluster_utils import Cluster
 
 from pipelines.render.config import RendererJob, RunConfig
-from pipelines.render.plan import RunError
+from pipelines.render.plan import RunError, ShardJob, plan
+from pipelines.render.ray_distributor import distribute
 from pipelines.render.run import render_run
+from pipelines.render.worker import ProgressFn, RenderContext
 from tests.shard_helpers import LINES, digits_run, tar_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +102,8 @@ def test_a_ray_worker_killed_mid_shard_is_retried(cluster, tmp_path: Path, caplo
         render_run(config, out, workers=2, show_progress=False, distributor="ray")
     killer.join()
     assert killed, "no shard maker was seen mid-shard"
-    assert any("its Ray worker was lost; trying again (2 of 3)" in r.getMessage() for r in caplog.records)
+    assert any("its Ray worker was lost (" in r.getMessage() and r.getMessage().endswith("trying again (2 of 3)")
+               for r in caplog.records)
     same_output(out, tmp_path / "local", ["digits"])
     assert len(list((out / "digits").glob("*.stats.json"))) == 6  # one commit mark per shard, none twice
 
@@ -163,3 +167,31 @@ def test_a_render_config_chooses_ray_and_its_cluster(cluster, tmp_path: Path, go
     assert not (tmp_path / "x").exists()
     render_run(digits_run(20, 10, seed=3), tmp_path / "local", show_progress=False)
     same_output(tmp_path / "ray", tmp_path / "local", ["digits"])
+
+
+class FlakyContext(RenderContext):
+    """Shard 1 fails once, shard 2 every time, with an error a retry may cure (an I/O error)."""
+
+    def make(self, job: ShardJob, progress: ProgressFn) -> dict:
+        mark = self.out / f"{job.name}.failed"
+        if job.shard == 2 or (job.shard == 1 and not mark.exists()):
+            mark.touch()
+            raise OSError(f"the shared filesystem hiccupped on {job.name}")
+        return super().make(job, progress)
+
+
+def test_failed_shards_are_tried_again_up_to_the_limit(cluster, tmp_path: Path, caplog) -> None:
+    config = digits_run(samples=40, shard_size=10, seed=2)
+    render_run(config, tmp_path / "local", show_progress=False)
+    out = tmp_path / "ray"
+    out.mkdir()
+    shutil.copy(tmp_path / "local/run.json", out / "run.json")  # the folder claimed, as render_run does first
+    with caplog.at_level(logging.WARNING, logger="pipelines.render.ray_distributor"):
+        failures = distribute(plan(config), FlakyContext(config, out), 2, lambda done, rejected: None)
+    assert failures == [("digits-000002: tried 3 times; the last time it failed "
+                        "(OSError: the shared filesystem hiccupped on digits-000002)")]
+    retries = [r.getMessage() for r in caplog.records if "trying again" in r.getMessage()]
+    assert sorted(m.split(":")[0] for m in retries) == ["shard digits-000001", "shard digits-000002",
+                                                          "shard digits-000002"]
+    made = tar_bytes(out)
+    assert made == {k: v for k, v in tar_bytes(tmp_path / "local").items() if "000002" not in k}

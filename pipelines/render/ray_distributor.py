@@ -235,8 +235,7 @@ class _Scheduler:
         except ray.exceptions.RayActorError as err:  # its process or node is gone: so is the actor
             self.actors.remove(actor)
             ray.kill(actor.handle)  # never two writers of one shard, should it still be running
-            error: BaseException = err
-            reason = "its Ray worker was lost"
+            reason = f"its Ray worker was lost ({type(err).__name__})"
         except ray.exceptions.RayTaskError as err:
             error = err.cause if err.cause is not None else err
             reason = f"it failed ({type(error).__name__}: {error})"
@@ -244,7 +243,7 @@ class _Scheduler:
                 self.failures.append(f"{job.name}: {error}")
                 return
         if self.tries[job] >= MAX_TRIES:
-            self.failures.append(f"{job.name}: {reason} on each of {MAX_TRIES} tries; last: {error}")
+            self.failures.append(f"{job.name}: tried {MAX_TRIES} times; the last time {reason}")
             return
         log.warning("shard %s: %s; trying again (%d of %d)", job.name, reason, self.tries[job] + 1, MAX_TRIES)
         self.waiting[job.renderer].appendleft(job)
