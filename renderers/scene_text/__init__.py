@@ -3,8 +3,9 @@ made as SynthText (Gupta et al. 2016) and SynthTIGER (Yim et al. 2021) make it.
 
 Each image is a background (:mod:`.backgrounds`: one of scikit-image's sample photos, or of the
 user's photos when ``corpus_path`` is a folder of images; or a procedural texture) with 1-6 text
-instances (``instances``) drawn from the built-in text corpus (:mod:`corpora.text`, English and
-Chinese), each in a font that covers it (:func:`renderers.backends.fonts.pick_font`), at its own
+instances (``instances``) drawn from the built-in text corpus (:mod:`corpora.text`: English and
+Chinese, or any of its languages with ``lang``), each in a font made for its language that covers
+it (:func:`renderers.backends.fonts.font_for_lang`; shaped scripts laid out by HarfBuzz), at its own
 size, turn, perspective tilt and, sometimes, on an arc, with an outline or a drop shadow
 (:mod:`.geometry`, :mod:`.draw`).
 
@@ -18,7 +19,8 @@ font covers it (``missing-glyph``) or it draws no ink (``blank-glyph``). ``meta[
 the dropped texts with their reasons; an image whose instances are all dropped is rejected.
 
 Target: the kept texts in reading order (:func:`.geometry.reading_order`: rows top to bottom by
-box centre, left to right within a row), one instance per line; prompt ``OCR: ``.
+box centre, left to right within a row, right to left in a right-to-left script), one instance per
+line; prompt ``OCR: ``.
 ``meta["instances"]`` holds, in that order, each one's choices, its ink quad in pixels (``quad``,
 clockwise from the text's top left; all its ink is inside) and its box on GOT's 0-1000 scale
 (``box``). :func:`.draw.draw_scene` redraws the image from the meta alone.
@@ -35,10 +37,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from corpora import langs
 from corpora.indexed import IndexedCorpus
 from corpora.photos import user_photos
 from corpora.text import Passage, default_passages
-from renderers.backends import fonts
+from renderers.backends import fonts, shaping
 from renderers.base import Reject, Sample
 from renderers.scene_text import colour, geometry
 from renderers.scene_text.backgrounds import Photos, builtin_photo_paths, draw_background, sample_background
@@ -50,7 +53,7 @@ MAX_CHARS = 40  # a longer run of words is a paragraph, not scene text
 
 
 class SceneTextRenderer:
-    """Words and short lines, English or Chinese, on photos and textures."""
+    """Words and short lines, in English, Chinese or another language, on photos and textures."""
 
     name = "scene-text"
     markup = "text"
@@ -60,8 +63,10 @@ class SceneTextRenderer:
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
         self.options = options
-        langs = ("en", "zh") if options.lang == "mix" else (options.lang,)
-        self.texts: dict[str, IndexedCorpus[Passage]] = {lang: default_passages((lang,)) for lang in langs}
+        lang = options.lang
+        names = ("en", "zh") if lang == "mix" else (lang,) if isinstance(lang, str) else tuple(lang)
+        self.texts: dict[str, IndexedCorpus[Passage]] = {name: default_passages((name,)) for name in names}
+        self.lang_choice = _choice(lang) if isinstance(lang, dict) else None
         self.corpus: IndexedCorpus[str] | None = None  # the user's photos, when given
         if corpus_path is not None:
             self.corpus = user_photos(corpus_path)
@@ -74,7 +79,10 @@ class SceneTextRenderer:
     # -- sample the record -------------------------------------------------------------------
     def render(self, rng: np.random.Generator) -> Sample:
         o = self.options
-        lang = next(iter(self.texts)) if len(self.texts) == 1 else "zh" if rng.random() < o.zh_prob else "en"
+        if self.lang_choice is not None:
+            lang = _draw(rng, self.lang_choice)
+        else:
+            lang = next(iter(self.texts)) if len(self.texts) == 1 else "zh" if rng.random() < o.zh_prob else "en"
         size = (int(rng.integers(o.width[0], o.width[1] + 1)), int(rng.integers(o.height[0], o.height[1] + 1)))
         focal = round(max(size) * float(rng.uniform(1.2, 2.5)), 1)
         kind = _draw(rng, self.kinds)
@@ -96,7 +104,8 @@ class SceneTextRenderer:
         if not kept:
             reasons = ", ".join(sorted({d["reason"] for d in dropped}))
             raise Reject("no-readable-text", f"all {len(drafts)} instances dropped ({reasons})")
-        order = geometry.reading_order([np.asarray(record["quad"]) for record, _, _ in kept])
+        rtl = langs.script_for(lang).rtl
+        order = geometry.reading_order([np.asarray(record["quad"]) for record, _, _ in kept], rtl)
         image = background
         for record, mask, matrix in kept:
             composite(image, mask, matrix, record)
@@ -125,9 +134,7 @@ class SceneTextRenderer:
         o = self.options
         text = self._text(rng, lang)
         try:
-            face: fonts.FontFace | None = fonts.pick_font(
-                rng, text, script="cjk" if lang == "zh" else "latin", styles=o.styles,
-                regions=("sc", "") if lang == "zh" else None, regular=None)
+            face: fonts.FontFace | None = fonts.font_for_lang(rng, text, lang, o.styles, regular=None)
         except fonts.MissingGlyphs:
             face = None
         size_px = round(float(rng.uniform(*o.text_size)) * min(size), 1)
@@ -157,13 +164,14 @@ class SceneTextRenderer:
         for _ in range(20):  # some paragraphs are all punctuation or too short: draw again
             passage = self.texts[lang].sample(rng)
             paragraph = normalise(passage[int(rng.integers(len(passage)))])
-            if lang == "zh":
+            script = langs.script_for(lang)
+            if not script.spaced:  # Chinese, Japanese: a run of characters
                 units, count, joiner = list(paragraph), int(rng.integers(o.chars[0], o.chars[1] + 1)), ""
             else:
                 units, count, joiner = paragraph.split(" "), int(rng.integers(o.words[0], o.words[1] + 1)), " "
             start = int(rng.integers(max(1, len(units) - count + 1)))
             text = _strip_punctuation(joiner.join(units[start:start + count]))[:MAX_CHARS].strip()
-            if lang == "en" and rng.random() < o.upper_p:
+            if script.name in ("latin", "cyrillic", "greek") and rng.random() < o.upper_p:
                 text = text.upper()
             if text:
                 return text
@@ -231,7 +239,11 @@ class SceneTextRenderer:
                 raise Reject("label-mismatch", f"box {inst['box']} is not the quad {inst['quad']} scaled")
             if inst["contrast"] < self.options.min_contrast:
                 raise Reject("low-contrast", f"{inst['text']!r}: contrast {inst['contrast']}")
-            missing = fonts.missing_glyphs(fonts.FontFace.from_meta(inst["font"]), inst["text"])
+            face = fonts.FontFace.from_meta(inst["font"])
+            missing = fonts.missing_glyphs(face, inst["text"])
+            script = langs.script_for(meta["lang"])
+            if script.shaped:
+                missing |= shaping.notdef_chars(face, inst["text"], meta["lang"], script)
             if missing:
                 raise Reject("missing-glyph", f"{inst['font']['family']} lacks {''.join(sorted(missing))!r}")
 

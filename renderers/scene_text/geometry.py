@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from renderers.backends import fonts
+from corpora import langs
+from renderers.backends import fonts, shaping
 
 RASTER_SIZES = (16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192)
 PAD = 2  # blank pixels around the ink, so bilinear sampling fades to zero at the edges
@@ -33,11 +34,14 @@ def raster_size(size_px: float) -> int:
 def text_mask(face: fonts.FontFace, size: int, text: str, curve: float) -> np.ndarray:
     """The ink of ``text`` in ``face`` at ``size`` px, cropped to the ink plus ``PAD``, bent onto an
     arc of ``curve`` radians (positive: the text's middle raised) when it is not 0; (h, w) ``uint8``.
-    Cached: a mask is a pure function of its arguments."""
-    font = fonts.load_font(face, size)
-    left, top, right, bottom = font.getbbox(text)
+    A text in a script that needs shaping is laid out by HarfBuzz in its direction
+    (:mod:`renderers.backends.shaping`). Cached: a mask is a pure function of its arguments."""
+    script = langs.SCRIPTS[langs.detect_script(text)]
+    font = shaping.font_for(face, size, script)
+    how = {"direction": shaping.direction(script)} if script.shaped else {}
+    left, top, right, bottom = font.getbbox(text, **how)
     canvas = Image.new("L", (right - left + 2 * PAD, bottom - top + 2 * PAD), 0)
-    ImageDraw.Draw(canvas).text((PAD - left, PAD - top), text, font=font, fill=255)
+    ImageDraw.Draw(canvas).text((PAD - left, PAD - top), text, font=font, fill=255, **how)
     mask = np.asarray(canvas)
     if curve:
         mask = _arc(mask, curve)
@@ -142,9 +146,10 @@ def box_1000(quad: np.ndarray, size: tuple[int, int]) -> list[int]:
     return [min(1000, max(0, v)) for v in box]
 
 
-def reading_order(quads: list[np.ndarray]) -> list[int]:
-    """Indices in reading order: rows top to bottom, each left to right, by box centre. A row
-    starts at the topmost remaining centre and takes every centre within that box's vertical span."""
+def reading_order(quads: list[np.ndarray], rtl: bool = False) -> list[int]:
+    """Indices in reading order: rows top to bottom, each left to right (``rtl``: right to left), by
+    box centre. A row starts at the topmost remaining centre and takes every centre within that
+    box's vertical span."""
     boxes = [(q[:, 0].min(), q[:, 1].min(), q[:, 0].max(), q[:, 1].max()) for q in quads]
     centres = [((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in boxes]
     left = sorted(range(len(quads)), key=lambda i: (centres[i][1], centres[i][0]))
@@ -152,6 +157,6 @@ def reading_order(quads: list[np.ndarray]) -> list[int]:
     while left:
         anchor = left[0]
         row = [i for i in left if boxes[anchor][1] <= centres[i][1] <= boxes[anchor][3]]
-        order += sorted(row, key=lambda i: (centres[i][0], centres[i][1]))
+        order += sorted(row, key=lambda i: (-centres[i][0] if rtl else centres[i][0], centres[i][1]))
         left = [i for i in left if i not in row]
     return order
