@@ -86,6 +86,7 @@ def fit_look(look: dict[str, Any], record: dict[str, Any], face: fonts.FontFace,
         up, down = max(up, -top), max(down, bottom)
     wander = (record["drift_em"] + MAX_JITTER_EM) * font_px
     look["line_height"] = max(look["line_height"], math.ceil(up + down + 2 * wander + max(4, 0.2 * font_px)))
+    look["justify"] = False  # a hand writes each line at its own width
     if record["paper"] != "plain":
         look["paragraph_gap"] = look["line_height"] * round(look["paragraph_gap"] / look["line_height"])
 

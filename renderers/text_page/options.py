@@ -37,8 +37,9 @@ class Options(RendererOptions):
     indent_prob: float = pydantic.Field(0.6, ge=0, le=1)  # first-line indent (Chinese: 2 em)
     justify_prob: float = pydantic.Field(0.5, ge=0, le=1)  # English only
     partial_page_prob: float = pydantic.Field(0.15, ge=0, le=1)  # last column filled part way
-    # hand: handwriting faces drawn glyph by glyph on notebook paper (renderers.text_page.hand), for
-    # the languages a handwriting face covers (Latin; Cyrillic, Chinese and Japanese in Kai faces).
+    # hand: handwriting faces drawn glyph by glyph on notebook paper (renderers.text_page.hand; slices
+    # draw the face whole), for the languages a handwriting face covers (Latin; Cyrillic, Chinese and
+    # Japanese in Kai faces); the others stay printed.
     styles: dict[Literal["serif", "sans", "mono", "hand"], float] = pydantic.Field(
         default_factory=lambda: {"serif": 0.5, "sans": 0.4, "mono": 0.1}
     )
