@@ -10,8 +10,9 @@ The second implementation of :class:`pipelines.render.distribute.Distributor`, c
   output folder and the corpora; a node that cannot fails the run with a message naming the node and
   the package (:func:`check_nodes`). A renderer of another version on a node fails it too, since its
   shards would differ from the run's identity.
-* Work: one actor task per shard. An actor serves one renderer and keeps it built between shards, so
-  a browser or a LaTeX pool starts once per actor, never per shard. At most ``workers`` actors live at
+* Work: one actor task per shard. An actor serves one renderer, built when the actor starts (the
+  first actors start while the nodes are checked) and kept between shards, so a browser or a LaTeX
+  pool starts once per actor, never per shard. At most ``workers`` actors live at
   once; an actor whose renderer has no shard left is closed and its place goes to a renderer that
   has. An actor reserves one CPU, a browser renderer's :data:`BROWSER_CPUS` (Chromium's processes run
   beside Python), capped at the largest node's CPUs so that a small node can still take the shard.
@@ -35,7 +36,7 @@ import gc
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +85,10 @@ def distribute(jobs: list[ShardJob], context: RenderContext, workers: int, progr
     with connected():
         remote = dataclasses.replace(context, out=context.out.absolute())  # a path that means one folder everywhere
         names = list(dict.fromkeys(job.renderer for job in jobs))
-        check_nodes(remote, names)
         largest = max(n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"])
         browsers = set(browser_renderers(names))
         cpus = {name: min(BROWSER_CPUS if name in browsers else 1.0, largest) for name in names}
-        return _Scheduler(remote, workers, cpus, progress).run(jobs)
+        return _Scheduler(remote, workers, cpus, progress).run(jobs, lambda: check_nodes(remote, names))
 
 
 # --- before any work: what every node can do -------------------------------------------------------
@@ -140,13 +140,14 @@ def check_nodes(context: RenderContext, names: list[str]) -> None:
 # --- the actors -----------------------------------------------------------------------------------
 
 class _ShardMaker:
-    """A Ray actor: one worker process that makes shards of one renderer, built on its first shard."""
+    """A Ray actor: one worker process that makes shards of one renderer, built when it starts."""
 
-    def __init__(self, context: RenderContext, progress: Queue, cwd: str) -> None:
+    def __init__(self, context: RenderContext, progress: Queue, cwd: str, renderer: str) -> None:
         with contextlib.suppress(OSError):
             os.chdir(cwd)
         gc.set_threshold(*GC_THRESHOLDS)  # the actor's process ends with the run: nothing to restore
         self.worker = _PoolWorker(context, progress)
+        context.renderer(renderer)
 
     def make(self, job: ShardJob) -> dict[str, Any]:
         try:
@@ -156,6 +157,9 @@ class _ShardMaker:
 
     def close(self) -> None:
         self.worker.context.close()
+
+
+_SHARD_MAKER = ray.remote(_ShardMaker)
 
 
 @dataclasses.dataclass
@@ -178,9 +182,14 @@ class _Scheduler:
         self.failures: list[str] = []
         self.finished = self.reported = 0
 
-    def run(self, jobs: list[ShardJob]) -> list[str]:
+    def run(self, jobs: list[ShardJob], check: Callable[[], None]) -> list[str]:
+        """Make ``jobs``; the first actors start (and build their renderers) while ``check`` runs,
+        and no shard is handed out unless it passes."""
         self.waiting = {name: collections.deque(j for j in jobs if j.renderer == name) for name in self.cpus}
         try:
+            while len(self.actors) < self.workers and (name := self._neediest()):
+                self._start(name)
+            check()
             while any(self.waiting.values()) or any(a.ref is not None for a in self.actors):
                 self._hand_out()
                 in_flight = {a.ref: a for a in self.actors if a.ref is not None}
@@ -212,13 +221,22 @@ class _Scheduler:
         for actor in idle:
             if self.waiting[actor.renderer]:
                 self._submit(actor, self.waiting[actor.renderer].popleft())
-        while len(self.actors) < self.workers and any(self.waiting.values()):
-            busy = collections.Counter(a.renderer for a in self.actors)
-            name = max((n for n in self.waiting if self.waiting[n]), key=lambda n: len(self.waiting[n]) / (1 + busy[n]))
-            maker = ray.remote(_ShardMaker).options(num_cpus=self.cpus[name], max_restarts=0)
-            actor = _Actor(maker.remote(self.context_ref, self.queue, os.getcwd()), name)
-            self.actors.append(actor)
-            self._submit(actor, self.waiting[name].popleft())
+        while len(self.actors) < self.workers and (name := self._neediest()):
+            self._submit(self._start(name), self.waiting[name].popleft())
+
+    def _neediest(self) -> str | None:
+        """The renderer with the most waiting shards per actor already serving it, among those with
+        more waiting shards than idle actors."""
+        serving = collections.Counter(a.renderer for a in self.actors)
+        idle = collections.Counter(a.renderer for a in self.actors if a.ref is None)
+        wanting = [n for n, waiting in self.waiting.items() if len(waiting) > idle[n]]
+        return max(wanting, key=lambda n: len(self.waiting[n]) / (1 + serving[n]), default=None)
+
+    def _start(self, name: str) -> _Actor:
+        maker = _SHARD_MAKER.options(num_cpus=self.cpus[name], max_restarts=0)
+        actor = _Actor(maker.remote(self.context_ref, self.queue, os.getcwd(), name), name)
+        self.actors.append(actor)
+        return actor
 
     def _submit(self, actor: _Actor, job: ShardJob) -> None:
         self.tries[job] += 1
