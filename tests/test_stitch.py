@@ -114,8 +114,9 @@ def test_multi_page_parts_are_drawn_again_and_parts_are_closed():
         assert len(redrawn.images) == 1
     assert sample.target == "\n\n".join(fake.render(np.random.default_rng(p["seed"])).target for p in parts)
     stitch.close()
-    stitch.close()
     assert fake.closed == 1
+    stitch.close()  # each close reaches every part; a part's own close is idempotent
+    assert fake.closed == 2
 
 
 def test_bad_options_are_refused():
