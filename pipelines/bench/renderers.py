@@ -20,6 +20,7 @@ Per renderer, in one run of this command:
   ``--skip-training`` is given;
 * the Ray distributor on a two-node cluster against the local pool (:mod:`pipelines.bench.ray_cluster`),
   unless renderers were named;
+* the cost of each degradation preset beside a text page's render (:mod:`pipelines.bench.augment`),
 * a user corpus of 5 million lines opened lazily (:mod:`pipelines.bench.corpus`: start-up with the
   index built and reused, reads, a worker's peak memory), unless renderers were named.
 
@@ -207,4 +208,10 @@ def main(args: argparse.Namespace) -> int:
               f"{scratch / 'corpus'})…", flush=True)
         (scratch / "corpus").mkdir(exist_ok=True)
         print(corpus_bench.format_table(corpus_bench.bench_corpus(scratch / "corpus")))
+    if not args.renderer or "text-page" in args.renderer:
+        from pipelines.bench import augment as augment_bench
+
+        print("\nmeasuring the degradation presets on 40 text pages (target: scan adds at most 30%)…", flush=True)
+        pages, render_ms = augment_bench.render_pages(40)
+        print(augment_bench.table(render_ms, augment_bench.measure(pages)))
     return 0
