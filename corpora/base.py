@@ -23,3 +23,19 @@ class BadItem(ValueError):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+# Characters no image shows: controls (but line breaks and tabs), format characters (zero-width
+# joiners, bidi marks, BOM), private-use, unassigned and surrogate code points. A label holding one
+# would teach the model to write what it cannot see.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs"})
+LAYOUT_CONTROLS = frozenset("\n\t")
+
+
+def check_visible(text: str) -> None:
+    """Raise :class:`BadItem` (``invisible-characters``) when ``text`` holds a character no image shows."""
+    import unicodedata
+
+    hidden = sorted({c for c in text if c not in LAYOUT_CONTROLS and unicodedata.category(c) in INVISIBLE_CATEGORIES})
+    if hidden:
+        raise BadItem("invisible-characters", " ".join(f"U+{ord(c):04X}" for c in hidden[:8]))

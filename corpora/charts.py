@@ -45,13 +45,17 @@ from typing import Any
 
 import numpy as np
 
-from corpora.base import BadItem
+from corpora.base import BadItem, check_visible
 from corpora.indexed import IndexedCorpus, open_corpus
 from corpora.text import default_passages, words
 
 Number = int | float
 KINDS = ("bar", "grouped_bar", "stacked_bar", "hbar", "line", "scatter", "pie")
 KEYS = ("title", "source", "x_title", "y_title", "values")
+# Beyond these a chart cannot show every value readably, so the renderers would only try and fail
+# (each draw slower than the last): such an item is refused when read.
+MAX_SERIES, MAX_CATEGORIES, MAX_TEXT = 30, 100, 300
+MAX_VALUE = 1e15  # an axis of larger numbers overflows matplotlib's tick arithmetic
 TEXT_KEYS = KEYS[:4]
 
 # (min, max) series and categories per kind: enough to be varied, few enough to stay legible.
@@ -139,6 +143,8 @@ def parse_chart(raw: Any) -> Chart:
             raw = json.loads(raw)
         except json.JSONDecodeError as err:
             raise BadItem("bad-json", str(err)) from err
+        except RecursionError:
+            raise BadItem("bad-json", "nested too deeply to read") from None
     if not isinstance(raw, dict):
         raise BadItem("not-an-object", f"expected a JSON object, found {type(raw).__name__}")
     missing = [k for k in KEYS if k not in raw]
@@ -150,14 +156,22 @@ def parse_chart(raw: Any) -> Chart:
     for key in TEXT_KEYS:
         if not isinstance(raw[key], str):
             raise BadItem("not-a-string", f"{key} must be a string, found {type(raw[key]).__name__}")
+        check_visible(raw[key])
+        if len(raw[key]) > MAX_TEXT:
+            raise BadItem("too-large", f"{key} has {len(raw[key])} characters, at most {MAX_TEXT}")
     values = raw["values"]
     if not isinstance(values, dict) or not values:
         raise BadItem("empty-values", "values must be a non-empty {series: {category: number}} object")
+    if len(values) > MAX_SERIES or any(isinstance(row, dict) and len(row) > MAX_CATEGORIES for row in values.values()):
+        raise BadItem("too-large", f"at most {MAX_SERIES} series of {MAX_CATEGORIES} categories")
     parsed: dict[str, dict[str, Number]] = {}
     categories: list[str] | None = None
     for series, row in values.items():
         if not series.strip():
             raise BadItem("empty-name", "a series name is empty")
+        check_visible(series)
+        if len(series) > MAX_TEXT:
+            raise BadItem("too-large", f"a series name has {len(series)} characters, at most {MAX_TEXT}")
         if not isinstance(row, dict) or not row:
             raise BadItem(
                 "empty-values", f"series {series!r} must be a non-empty {{category: number}} object"
@@ -172,10 +186,15 @@ def parse_chart(raw: Any) -> Chart:
         for category, value in row.items():
             if not category.strip():
                 raise BadItem("empty-name", f"a category name of series {series!r} is empty")
+            check_visible(category)
+            if len(category) > MAX_TEXT:
+                raise BadItem("too-large", f"a category name has {len(category)} characters, at most {MAX_TEXT}")
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise BadItem("not-a-number", f"{series!r}/{category!r} is {value!r}")
-            if not math.isfinite(value):
-                raise BadItem("not-finite", f"{series!r}/{category!r} is {value!r}")
+            if isinstance(value, int) and abs(value) >= 2**53 or not math.isfinite(value):  # no exact float
+                raise BadItem("not-finite", f"{series!r}/{category!r} is {str(value)[:40]}")
+            if abs(value) > MAX_VALUE:
+                raise BadItem("too-large", f"{series!r}/{category!r} is {value!r}, beyond ±{MAX_VALUE:g}")
             parsed[series][category] = value
     return Chart(raw["title"], raw["source"], raw["x_title"], raw["y_title"], parsed)
 

@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from corpora.base import BadItem
+from corpora.base import BadItem, check_visible
+from corpora.formulas import _Gen, compact_latex, generate_formula, latex_to_plain, normalize_latex
 from corpora.indexed import IndexedCorpus, open_corpus
 from corpora.split import document_key
-from corpora.formulas import _Gen, compact_latex, generate_formula, latex_to_plain, normalize_latex
 from corpora.tables import plain_cells, plain_text, random_table
 from corpora.text import default_passages, detect_lang, words
 
@@ -234,6 +234,7 @@ def parse_document(raw: Any) -> Document:
         raise BadItem("not-a-string", f"expected a string, found {type(raw).__name__}")
     if "\x00" in raw or "\ufffd" in raw:
         raise BadItem("undecodable-text", "holds NUL or U+FFFD replacement characters")
+    check_visible(raw.replace("\r", ""))
     blocks = split_blocks(raw)
     if not blocks:
         raise BadItem("empty-document")

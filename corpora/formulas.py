@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from corpora.base import BadItem
+from corpora.base import BadItem, check_visible
 from corpora.indexed import IndexedCorpus, open_corpus
 from corpora.split import formula_key
 
@@ -126,6 +126,8 @@ def check_formula(latex: str) -> None:
         raise BadItem("unbalanced-braces", latex[:80])
 
 
+# Longer than any display formula an image holds, and the reading's cost grows faster than the length.
+MAX_FORMULA = 4000
 _DELIMITERS = (("\\[", "\\]"), ("$$", "$$"), ("\\(", "\\)"), ("$", "$"))
 
 
@@ -134,12 +136,17 @@ def parse_formula(raw: Any) -> str:
     if not isinstance(raw, str):
         raise BadItem("not-a-string", f"expected a string, found {type(raw).__name__}")
     text = raw.strip()
+    if len(text) > MAX_FORMULA:
+        raise BadItem("too-long", f"{len(text)} characters, at most {MAX_FORMULA} in one display formula")
     for left, right in _DELIMITERS:
         if len(text) > len(left) + len(right) and text.startswith(left) and text.endswith(right):
             text = text[len(left):-len(right)].strip()
             break
     check_formula(text)
-    return normalize_latex(text)
+    check_visible(text)
+    latex = normalize_latex(text)
+    latex_to_plain(latex)  # a formula without a plain reading fails here, as a bad item, not when drawn
+    return latex
 
 
 def user_formulas(path: str | Path) -> IndexedCorpus[str]:
@@ -188,8 +195,14 @@ def compact_latex(latex: str) -> str:
 
 
 def latex_to_plain(latex: str) -> str:
-    """A formula as readable Unicode text (pylatexenc): ``\\alpha`` → α, ``\\frac{a}{b}`` → a/b."""
-    text = _latex2text().latex_to_text(compact_latex(latex))
+    """A formula as readable Unicode text (pylatexenc): ``\\alpha`` → α, ``\\frac{a}{b}`` → a/b.
+
+    Raises :class:`BadItem` (``unreadable-latex``) for LaTeX pylatexenc cannot read: a macro short
+    of its arguments (``\\href{x}``) fails inside it."""
+    try:
+        text = _latex2text().latex_to_text(compact_latex(latex))
+    except (IndexError, KeyError, TypeError, ValueError, RecursionError) as err:
+        raise BadItem("unreadable-latex", f"{type(err).__name__} reading {latex[:60]!r}") from None
     text = _FUNCTION_WORD.sub(r"\1 ", text)
     text = _RELATION.sub(r" \1 ", text)
     return _SPACES.sub(" ", text).strip()

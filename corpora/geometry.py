@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from corpora.base import BadItem
+from corpora.base import BadItem, check_visible
 from corpora.indexed import IndexedCorpus, open_corpus
-from corpora.split import latex_key
 from corpora.latex_source import balanced, unsafe_command
+from corpora.split import latex_key
 
 KINDS = ("triangle", "rectangle", "circle", "inscribed", "function")
 CURVES = ("line", "parabola", "ellipse", "hyperbola")
@@ -322,6 +322,7 @@ def parse_figure(raw: Any) -> Figure:
     if len(found) != 1:
         raise BadItem("not-one-tikzpicture", f"expected one tikzpicture environment, found {len(found)}")
     tikz = found[0].strip()
+    check_visible(tikz)
     command = unsafe_command(tikz)
     if command:
         raise BadItem("unsafe-command", f"{command} is not allowed in a corpus item")

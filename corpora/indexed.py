@@ -113,7 +113,10 @@ class IndexedCorpus(Generic[T]):
         try:
             if isinstance(raw.raw, RawReject):
                 raise BadItem(raw.raw.reason, raw.raw.detail)
-            return self.parse(raw.raw)
+            try:
+                return self.parse(raw.raw)
+            except RecursionError:  # the parsers (pylatexenc, JSON, kern) recurse by nesting depth
+                raise BadItem("nested-too-deeply", "nesting deeper than the parser's stack") from None
         except BadItem as bad:
             self.log.add(raw.location, bad)
             return bad

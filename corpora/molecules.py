@@ -136,6 +136,8 @@ def _parse_line(raw: Any) -> MoleculeItem:
         raise BadItem("not-a-string", f"expected SMILES text, found {type(raw).__name__}")
     if raw.lstrip().startswith("#"):
         raise BadItem("comment", raw.strip()[:80])
+    if not raw.split():  # Unicode spaces only: not blank to the line index, but no SMILES either
+        raise BadItem("empty-smiles", repr(raw[:20]))
     smiles, *name = raw.split(None, 1)
     return MoleculeItem(check_smiles(smiles), name[0].strip() if name else "")
 

@@ -116,6 +116,8 @@ def _decode(data: bytes, as_json: bool) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         return RawReject("bad-json", str(err))
+    except RecursionError:  # nesting deeper than the interpreter's stack: one bad line, not a failed shard
+        return RawReject("bad-json", "nested too deeply to read")
 
 
 class IndexedFile:

@@ -26,10 +26,10 @@ import numpy as np
 from pylatexenc.latex2text import LatexNodes2Text
 from pylatexenc.latexwalker import LatexWalker, get_default_latex_context_db
 
-from corpora.base import BadItem
+from corpora.base import BadItem, check_visible
 from corpora.indexed import IndexedCorpus, open_corpus
-from corpora.split import latex_key
 from corpora.latex_source import balanced, unsafe_command
+from corpora.split import latex_key
 from corpora.text import words
 
 LANGS = ("en", "zh")
@@ -289,6 +289,7 @@ def parse_table(raw: Any) -> Table:
     if len(found) != 1:
         raise BadItem("not-one-tabular", f"expected one tabular environment, found {len(found)}")
     latex = found[0].strip()
+    check_visible(latex)
     if latex.count("\\begin{tabular}") != 1:
         raise BadItem("nested-tabular", "tabular inside tabular is not supported")
     command = unsafe_command(latex)
@@ -298,8 +299,8 @@ def parse_table(raw: Any) -> Table:
         raise BadItem("unbalanced-braces", latex[:80])
     try:
         cells = plain_cells(latex)
-    except ValueError as err:
-        raise BadItem("unreadable-tabular", str(err)) from err
+    except (ValueError, IndexError, KeyError, TypeError) as err:  # pylatexenc fails inside on some macros
+        raise BadItem("unreadable-tabular", f"{type(err).__name__}: {err}") from None
     if not any(cell for row in cells for cell in row):
         raise BadItem("empty-table")
     text = plain_text(cells)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import re
 from fractions import Fraction
 
@@ -53,6 +54,10 @@ def interpretation_kind(token: str) -> str | None:
     return None
 
 
+# Lines in one measure (or a stretch without barlines): Verovio lays a measure out in one piece and
+# crashes the process on a few thousand notes, and a system is cut at barlines only.
+MAX_MEASURE_LINES = 512
+MAX_TOKEN = 48  # characters in one note of a chord: far above any real one; Verovio crashes on some long ones
 TICKS = 2**8 * 3**2 * 5 * 7 * 11 * 13  # per whole note: exact for every common tuplet
 
 
@@ -298,6 +303,8 @@ def parse_humdrum(text: str, name: str = "") -> KernScore:
             continue
         if any(f == "" for f in fields) or any(t[:1] in ("*", "=", "!") for t in kept):
             raise BadItem("bad-token", f"line {number}: {raw[:60]!r}")
+        if any(len(sub) > MAX_TOKEN for t in kept for sub in t.split(" ")):
+            raise BadItem("bad-token", f"line {number}: a token longer than {MAX_TOKEN} characters")
         now = _advance(kept, ends, now, number)
         if all(t == "." for t in kept):
             continue
@@ -313,6 +320,10 @@ def parse_humdrum(text: str, name: str = "") -> KernScore:
         cuts.append(end)  # a last measure without a closing barline
     first = next(i for i, t in enumerate(lines) if t[0][:1] != "*")
     starts = ([] if lines[first][0].startswith("=") else [first]) + [c for c in cuts if c > first]
+    bounds = [first, *starts, end]
+    longest = max(b - a for a, b in itertools.pairwise(bounds))
+    if longest > MAX_MEASURE_LINES:
+        raise BadItem("measure-too-long", f"{longest} lines between two barlines; at most {MAX_MEASURE_LINES}")
     return KernScore(
         name, refs.get("OTL", ""), refs.get("COM", ""), len(kern_index), "\n".join(map("\t".join, lines)),
         tuple(dict.fromkeys(starts)), tuple(p for p in phrase_cuts if p > first),

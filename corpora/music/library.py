@@ -13,10 +13,10 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from corpora.base import CorpusError
+from corpora.base import BadItem, CorpusError, check_visible
 from corpora.indexed import IndexedCorpus, in_memory, open_corpus
-from corpora.split import score_key
 from corpora.music.kern import KernScore, parse_humdrum
+from corpora.split import score_key
 
 USER_SUFFIXES = (".krn",)
 
@@ -116,7 +116,13 @@ def default_scores() -> IndexedCorpus[KernScore]:
 
 
 def _parse_user(text: str) -> KernScore:
-    return parse_humdrum(text)
+    check_visible(text.replace("\r", ""))  # reference records are drawn as the header
+    score = parse_humdrum(text)
+    notes = [t for line in score.body.split("\n") if line[:1] not in "*=!" for t in line.replace("\t", " ").split(" ")]
+    if sum(t.count("[") for t in notes) != sum(t.count("]") for t in notes):
+        # A tie that never ends has crashed Verovio's process after other pieces in the same toolkit.
+        raise BadItem("open-tie", "a tie starts ([) that no note ends (])")
+    return score
 
 
 def user_scores(path: str | Path) -> IndexedCorpus[KernScore]:

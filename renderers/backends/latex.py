@@ -259,8 +259,12 @@ class LatexBackend:
         run = self._parse_log(log, len(bodies))
         run.pdf = pdf
         if pdf is not None:
-            run.pages = len(pdfium.PdfDocument(pdf))
-        elif not run.errors and not run.unexplained:
+            try:
+                run.pages = len(pdfium.PdfDocument(pdf))
+            except pdfium.PdfiumError as err:  # a run stopped mid-page leaves a PDF without its trailer
+                run.pdf = None
+                run.unexplained = run.unexplained or f"{self.engine} wrote a PDF that does not load ({err})"
+        if run.pdf is None and not run.errors and not run.unexplained:
             run.unexplained = f"{self.engine} wrote no PDF"
         return run
 
