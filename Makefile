@@ -27,7 +27,7 @@ JS := renderers/backends/js
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup apt node demo learn test bench lint clean
+.PHONY: setup apt node demo learn test fuzz bench lint clean
 
 setup: apt $(VENV)/.installed $(JS)/node_modules/.installed
 
@@ -83,6 +83,13 @@ learn: setup
 
 test: setup
 	$(PY) -m pytest -q tests
+
+# Hostile input on every renderer (tests/fuzz): the hand-picked cases and FUZZ_EXAMPLES generated items
+# each, through the real engine; prints the per-renderer table and fails on a crash, hang or unfaithful pair.
+FUZZ_EXAMPLES ?= 300
+
+fuzz: setup
+	$(PY) -m tests.fuzz.report --examples $(FUZZ_EXAMPLES)
 
 bench: setup
 	$(PY) -m pipelines.cli bench
