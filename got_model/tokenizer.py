@@ -1,10 +1,17 @@
-"""GOT's tokenizer: a byte-level BPE trained on the shards' targets, with GOT's special tokens.
+"""GOT's tokenizer: a byte-level BPE trained on the shards' targets, with GOT's special tokens, or a
+character-level vocabulary for a small reader.
 
 GOT (paper section 3) decodes with Qwen's byte-level BPE vocabulary, whose chat and image markers are
 single tokens. A run that starts from a checkpoint uses that checkpoint's tokenizer; a run from scratch
 trains one here with the ``tokenizers`` library (its "byte-level BPE" recipe, as GPT-2 and Qwen2 use)
 and saves it as a ``transformers`` fast tokenizer folder that ``GotOcr2Processor`` and
 ``AutoTokenizer.from_pretrained`` load.
+
+``train_char_tokenizer`` is the same byte-level BPE with every merge kept inside one character: the
+vocabulary is the 256 bytes, GOT's special tokens, and one token for each character (of two or more
+bytes: Chinese, accented letters) seen often enough in the targets; nothing longer than a character,
+so a model spells every word it reads, seen or not. GOT's fixed chat text (system prompt, roles, task
+queries) is added as whole tokens (``TEMPLATE_TOKENS``), so a prompt stays as short as with word merges.
 
 This module trains on any iterable of strings; ``gotforge tokenizer`` (``pipelines/train/tokenizer.py``)
 reads them from shards.
@@ -14,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
 EOS = "<|endoftext|>"
@@ -64,6 +71,43 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int = 
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
+    return wrap_tokenizer(tok)
+
+
+def template_tokens() -> tuple[str, ...]:
+    """GOT's fixed chat text as whole tokens of a character-level vocabulary: the system prompt, the
+    roles and the task queries (renderers.tasks; a box or colour query adds its prefix character by character)."""
+    from renderers.tasks import FORMAT, MULTI_CROP, MULTI_PAGE, PLAIN
+
+    from .prompts import SYSTEM
+
+    return (SYSTEM, "user\n", "assistant\n", PLAIN, FORMAT, MULTI_CROP, MULTI_PAGE)
+
+
+def train_char_tokenizer(texts: Iterable[str], min_frequency: int = 2,
+                         max_vocab_size: int = 50_000) -> PreTrainedTokenizerFast:
+    """A character-level vocabulary: byte-level BPE whose merges never cross a character boundary.
+
+    Every text still round-trips (the 256 byte symbols stay); a character of several bytes seen at
+    least ``min_frequency`` times becomes one token (its intermediate byte pairs take slots too). GOT's
+    special tokens keep ids 0..9; the chat text of ``template_tokens`` comes last, one token each.
+    """
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated"),  # one pre-token per character
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=max_vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    tok.add_tokens([AddedToken(t, normalized=False) for t in template_tokens()])
     return wrap_tokenizer(tok)
 
 

@@ -86,3 +86,40 @@ def test_cli_vocabulary_holds_the_chat_template(tmp_path):
         sizes[name] = len(AutoTokenizer.from_pretrained(tmp_path / name).encode(SYSTEM, add_special_tokens=False))
     assert sizes["without"] > 40  # mostly one token per byte of the 80-character system prompt
     assert sizes["with"] <= 20  # about one per word
+
+
+# --- the character-level vocabulary (train_char_tokenizer) ---------------------------------------------
+
+
+def test_char_level_vocabulary_has_one_token_per_character(tmp_path):
+    from got_model.prompts import chat_prompt
+    from got_model.tokenizer import template_tokens, train_char_tokenizer
+
+    tok = train_char_tokenizer(TEXTS)
+    assert check_special_tokens(tok) == {t: i for i, t in enumerate(SPECIAL_TOKENS)}
+    for word in ("Invoice", "total", "café", "数学", "unseen-word"):  # seen or not: one token per character
+        ids = tok.encode(word, add_special_tokens=False)
+        assert len(ids) == len(word), (word, tok.convert_ids_to_tokens(ids))
+        assert tok.decode(ids) == word
+    for text in ("数学 ∑ émoji 🙂 \t\n  spaces", "<|im_end|>a<imgpad><box>", "OCR: user\nassistant\n"):
+        assert tok.decode(tok.encode(text, add_special_tokens=False)) == text
+    prompt = chat_prompt("OCR: ", 16)
+    assert len(tok.encode(prompt, add_special_tokens=False)) == 28  # the chat text as whole tokens
+    assert all(len(tok.encode(t, add_special_tokens=False)) == 1 for t in template_tokens())
+    tok.save_pretrained(tmp_path)
+    loaded = AutoTokenizer.from_pretrained(tmp_path)
+    assert loaded.encode(prompt + "café") == tok.encode(prompt + "café")
+    assert check_special_tokens(loaded) == check_special_tokens(tok)
+
+
+def test_cli_char_level(tmp_path):
+    (tmp_path / "shards").mkdir()
+    _write_shard(tmp_path / "shards" / "a-000000.tar", TEXTS)
+    pattern = str(tmp_path / "shards" / "*.tar")
+    assert main(["--shards", pattern, "--char-level", "--out", str(tmp_path / "char")]) == 0
+    loaded = AutoTokenizer.from_pretrained(tmp_path / "char")
+    assert len(loaded.encode("Invoice", add_special_tokens=False)) == 7
+    with pytest.raises(SystemExit):  # one kind or the other
+        main(["--shards", pattern, "--char-level", "--vocab-size", "300", "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit):
+        main(["--shards", pattern, "--out", str(tmp_path / "x")])
