@@ -3,7 +3,7 @@ model uses its image at all.
 
 Reads the shards once, in order (pipelines.train.data.read_once), decodes greedily with the task prompt each
 sample's meta asks for (the collator's, in the prompt style the checkpoint was trained with), and
-prints, per renderer and per task, the metrics of pipelines.train.metrics beside the constant-string
+prints, per renderer, per task and per guide (box, colour or none), the metrics of pipelines.train.metrics beside the constant-string
 baseline. Image use (see ARCHITECTURE.md, "Training"): the answer loss (nats per answer token) of
 the samples with their own images against the same samples with the images rolled by one across the
 batch; a model that learned only a text prior shows no gap. Also the number of distinct outputs.
@@ -133,10 +133,15 @@ def image_use(built: Any, samples: Sequence[dict[str, Any]], collator: Any, batc
     }
 
 
+def guide(meta: dict[str, Any]) -> str:
+    """What a sample's prompt points the model at: a box, a colour, or nothing (the whole image)."""
+    return "box" if meta.get("box") is not None else "color" if meta.get("color") is not None else "none"
+
+
 def _group(samples: Sequence[dict[str, Any]], preds: Sequence[str], key: str) -> dict[str, Any]:
     groups: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(samples):
-        groups[str(s["meta"].get(key, "?"))].append(i)
+        groups[guide(s["meta"]) if key == "guide" else str(s["meta"].get(key, "?"))].append(i)
     return {
         name: metrics.summarise([preds[i] for i in idx], [samples[i]["target"] for i in idx],
                                 [samples[i]["meta"].get("lang") for i in idx])
@@ -187,6 +192,7 @@ def evaluate(built: Any, shards: str | Sequence[str], limit: int, collator: Any,
         "overall": metrics.summarise(preds, targets, [s["meta"].get("lang") for s in samples]),
         "by_renderer": _group(samples, preds, "renderer"),
         "by_task": _group(samples, preds, "task"),
+        "by_guide": _group(samples, preds, "guide"),  # box-, colour-guided (GOT's fine-grained OCR) or neither
         "image_use": image_use(built, samples, collator, batch_size),
         "examples": [{"key": s["key"], "target": t, "prediction": p}
                      for s, t, p in list(zip(samples, targets, preds))[:examples]],
@@ -219,7 +225,7 @@ COLUMNS = ("samples", "cer", "constant_baseline_cer", "exact", "first_char", "ed
 def format_report(result: dict[str, Any]) -> str:
     rows = [("group",) + COLUMNS]
     for title, groups in (("all", {"": result["overall"]}), ("renderer", result["by_renderer"]),
-                          ("task", result["by_task"])):
+                          ("task", result["by_task"]), ("guide", result.get("by_guide", {}))):
         for name, m in groups.items():
             label = title if not name else f"{title}={name}"
             rows.append((label,) + tuple(
@@ -242,7 +248,7 @@ def format_report(result: dict[str, Any]) -> str:
             lines.append(f"unseen targets only ({u['samples']}): CER {u['cer']:.3f}, exact match {u['exact']:.3f}")
     lines.append(f"constant-string baseline: {o['constant_baseline_string']!r} for every sample gives CER "
                  f"{o['constant_baseline_cer']:.3f}; METEOR matching: {o['meteor_variant']}")
-    for ex in result["examples"][:5]:
+    for ex in result["examples"]:
         lines.append(f"  {ex['target']!r} -> {ex['prediction']!r}")
     return "\n".join(lines)
 
