@@ -98,6 +98,7 @@ DELEGATED = {
     "eval": ("pipelines.train.evaluate", "GOT's metrics and image use of a checkpoint on held-out shards"),
     "ocr": ("pipelines.train.ocr", "read images with a checkpoint"),
     "export": ("pipelines.export", "a render run as ms-swift, LLaMA-Factory (sharegpt) or Parquet files"),
+    "learn-stages": ("pipelines.train.stages", "GOT's three training stages chained at CPU size, and what each buys"),
     "gpu-check": ("pipelines.bench.gpu_check", "got-base on one GPU, bf16: speed, step split, memory, loss"),
 }
 
