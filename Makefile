@@ -27,7 +27,7 @@ JS := renderers/backends/js
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup apt node demo learn test fuzz bench lint clean
+.PHONY: setup apt node demo learn learn-stages test fuzz bench lint clean
 
 setup: apt $(VENV)/.installed $(JS)/node_modules/.installed
 
@@ -80,6 +80,12 @@ learn: setup
 	$(PY) -m pipelines.cli train --config configs/train/tiny-learn.yaml
 	$(PY) -m pipelines.cli eval --checkpoint $(LEARN)/final --shards '$(LEARN)/heldout/text-page/*.tar' --samples 200 --out $(LEARN)/eval.json
 	@$(PY) -c "import json; [print(p) for p in json.load(open('$(LEARN)/curve.json'))]"
+
+# GOT's three training stages chained at CPU size (pipelines/train/stages.py): stage 1 on a renderer mix,
+# stage 2 with and without stage 1's encoder, stage 3 (encoder frozen) on box- and colour-guided pages;
+# the figures go to runs/stages/stages.json.
+learn-stages: setup
+	$(PY) -m pipelines.cli learn-stages --out runs/stages --workers $(WORKERS)
 
 test: setup
 	$(PY) -m pytest -q tests
