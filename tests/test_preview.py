@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from pipelines.render.run import render_run
-from pipelines.render.preview import pick_samples, write_preview
 from pipelines.render.config import RendererJob, RunConfig
+from pipelines.render.preview import facets, pick_samples, read_picked, write_preview
+from pipelines.render.run import render_run
+from pipelines.shard_format import read_samples
 
 
 def test_preview_is_offline_reproducible_and_covers_renderers(tmp_path):
@@ -52,3 +53,16 @@ def test_a_degraded_run_opens_with_one_page_through_every_preset(tmp_path):
     render_run(plain, tmp_path / "plain", show_progress=False)
     write_preview(tmp_path / "plain", page, n=2, seed=0)
     assert 'alt="presets"' not in page.read_text()
+
+
+def test_each_renderers_picks_show_its_rare_languages_and_styles_first(tmp_path):
+    # Random picks would show mostly English; the rare language and the handwritten page must be seen too.
+    run = RunConfig(shard_size=6, renderers=(RendererJob(name="text-page", samples=18, options={
+        "lang": {"en": 1, "ar": 0.2, "hi": 0.2}, "styles": {"serif": 1, "hand": 0.2}}),))
+    render_run(run, tmp_path / "shards", show_progress=False)
+    drawn = [facets(r["meta"]) for tar in sorted((tmp_path / "shards" / "text-page").glob("*.tar"))
+             for r in read_samples(tar, images="skip")]
+    wanted = {("lang", "ar"), ("lang", "hi"), ("style", "hand")}
+    assert wanted <= set().union(*drawn), "the run must draw what the test expects the preview to show"
+    picked = [facets(r["meta"]) for r in read_picked(pick_samples(tmp_path / "shards", 3, 0))]
+    assert wanted <= set().union(*picked)

@@ -1,6 +1,9 @@
 """A static, offline HTML gallery of a shard folder: each sample's image beside its target and meta.
 
-Samples are drawn reproducibly (``seed``) and evenly across renderers. Images are embedded as data
+Samples are drawn reproducibly (``seed``) and evenly across renderers; within a renderer each next
+sample is the one that shows the most of what the run drew and the page does not show yet, rare
+values first (:func:`facets`: languages, tasks, degradation presets, page counts, face styles), so a
+language or a handwritten page drawn now and then is seen too. Images are embedded as data
 URIs (downscaled for size), every text is HTML-escaped: the page loads nothing from anywhere.
 When the run degrades a renderer's samples (``augment``), the page opens with one of its clean
 pages, replayed from its seed, through every preset side by side.
@@ -12,7 +15,7 @@ import base64
 import html
 import io
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,8 @@ from PIL import Image
 from pipelines.shard_format import image_names, read_samples
 
 PREVIEW_MAX_SIDE = 640
+# Samples per renderer whose meta is read to choose from, so the preview of a large run stays quick.
+CANDIDATES = 256
 
 
 def _committed_shards(folder: Path) -> dict[str, list[tuple[Path, int]]]:
@@ -35,14 +40,49 @@ def _committed_shards(folder: Path) -> dict[str, list[tuple[Path, int]]]:
     return dict(sorted(by_renderer.items()))
 
 
+def facets(meta: dict[str, Any]) -> frozenset[tuple[str, Any]]:
+    """What a sample shows of its run's variety: its language, task, degradation preset, page count,
+    and the style of the face it is drawn in (a font recorded by ``fonts.FontFace.to_meta``)."""
+    own = meta.get(meta.get("renderer", ""))
+    font = own.get("font") if isinstance(own, dict) else None
+    values = {"lang": meta.get("lang"), "task": meta.get("task"), "augment": (meta.get("augment") or {}).get("preset"),
+              "pages": meta.get("pages"), "style": font.get("style") if isinstance(font, dict) else None}
+    return frozenset((k, v) for k, v in values.items() if v is not None)
+
+
+def _varied(pairs: list[tuple[Path, int]]) -> list[tuple[Path, int]]:
+    """``pairs`` reordered: first, one after another, the candidate that shows the most facets not
+    shown yet, the rarest among the candidates on a tie (then the first), until none shows anything
+    new; then the rest, in order."""
+    candidates = pairs[:CANDIDATES]
+    by_tar: dict[Path, list[int]] = defaultdict(list)
+    for tar, index in candidates:
+        by_tar[tar].append(index)
+    seen = {}
+    for tar, indices in by_tar.items():
+        records = read_samples(tar, images="skip", only=set(indices))
+        seen.update(zip(((tar, i) for i in sorted(indices)), (facets(r["meta"]) for r in records)))
+    counts = Counter(f for pair in candidates for f in seen[pair])
+    left, shown, order = list(candidates), set(), []
+    while left:
+        best = max(left, key=lambda pair: (len(seen[pair] - shown), sum(1 / counts[f] for f in seen[pair] - shown)))
+        if not seen[best] - shown:
+            break
+        order.append(best)
+        left.remove(best)
+        shown |= seen[best]
+    return order + left + pairs[CANDIDATES:]
+
+
 def pick_samples(folder: Path, n: int, seed: int) -> list[tuple[Path, int]]:
-    """``n`` (tar, index) pairs, round-robin over renderers, reproducible for a seed."""
+    """``n`` (tar, index) pairs, round-robin over renderers, each renderer's varied
+    (:func:`_varied`), reproducible for a seed."""
     rng = np.random.default_rng(seed)
     pools = []
     for shards in _committed_shards(folder).values():
         pairs = [(tar, i) for tar, count in shards for i in range(count)]
         order = rng.permutation(len(pairs))
-        pools.append([pairs[i] for i in order])
+        pools.append(_varied([pairs[i] for i in order]))
     picked: list[tuple[Path, int]] = []
     depth = 0
     while len(picked) < n and any(depth < len(pool) for pool in pools):
