@@ -18,7 +18,8 @@ row as tall as its tallest); the whole poster is scaled down, if needed, so it h
 ``max_pixels`` (GOT's multi-crop reads at most 12 tiles of 1024 px), and rejected when that would
 shrink the parts below ``min_scale``. Target: the parts' targets in that order, joined by a blank
 line; task ``format``; ``meta["crops"]`` the 1024-px tiles that cover the poster (at most
-``max_crops``), so the trainer cuts GOT's tiles and asks its multi-crop query.
+``max_crops``), so the trainer cuts GOT's tiles and asks its multi-crop query. ``validate`` reads the
+target against the targets of the parts as they were pasted (``Sample.drawn["parts"]``, in order).
 ``meta["parts"]`` records each part: renderer, version, seed, attempts, language, task, its cell and
 box (pixels and 0-1000), and that renderer's own meta under its name.
 """
@@ -41,6 +42,7 @@ MAX_ATTEMPTS = 4  # seeds tried per part before the poster is rejected
 TILE = 1024  # GOT's crop side
 MAX_GRID_ASPECT = 3  # rows per column (or columns per row) at most: no 1 x 10 strips
 NOT_WHOLE_PAGE = ("box", "color", "crops", "pages")  # part meta keys whose target is not the whole picture
+PART_JOINER = "\n\n"  # between the parts' targets in the poster's
 
 Weight = Annotated[float, pydantic.Field(ge=0)]
 
@@ -130,10 +132,11 @@ class StitchRenderer:
         (width, height), origins = _layout(sizes, columns, gap, margin)
         poster = np.empty((height, width, 3), dtype=np.uint8)
         poster[:] = background
-        parts = []
+        parts, pasted = [], []
         for k, (sample, image, (x, y)) in enumerate(zip(samples, images, origins)):
             h, w = image.shape[:2]
             poster[y:y + h, x:x + w] = image
+            pasted.append(sample.target)
             box_px = [x, y, x + w, y + h]
             parts.append(_part_record(chosen[k], self.parts[chosen[k]], sample, seeds[k], attempts[k],
                                       divmod(k, columns), box_px, (width, height)))
@@ -144,7 +147,30 @@ class StitchRenderer:
             "width": width, "height": height, "rows": math.ceil(count / columns), "columns": columns,
             "gap": gap, "margin": margin, "background": background, "scale": round(scale, 4), "parts": parts,
         }
-        return Sample([Image.fromarray(poster)], "\n\n".join(s.target for s in samples), meta)
+        return Sample([Image.fromarray(poster)], PART_JOINER.join(s.target for s in samples), meta,
+                      drawn={"parts": pasted})
+
+    def validate(self, sample: Sample) -> None:
+        """Reject a target that is not the pasted parts' targets (each validated by its own renderer
+        when drawn) in reading order, or a part whose box is not on the poster."""
+        pasted = sample.drawn.get("parts")
+        records = sample.meta["parts"]
+        if pasted is None or len(pasted) != len(records):
+            raise Reject("part-not-drawn", "the sample carries no record of the parts pasted")
+        width, height = sample.images[0].size
+        for k, record in enumerate(records):
+            x0, y0, x1, y1 = record["box_px"]
+            if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
+                raise Reject("part-not-drawn", f"part {k}'s box {record['box_px']} is not on the {width}x{height} poster")
+        at = 0
+        for k, target in enumerate(pasted):
+            joiner = PART_JOINER if k else ""
+            if not sample.target.startswith(joiner + target, at):
+                read = sample.target[at + len(joiner):at + len(joiner) + 60]
+                raise Reject("text-not-drawn", f"part {k} ({records[k]['renderer']}) drew {target[:60]!r}, the target reads {read!r}")
+            at += len(joiner) + len(target)
+        if at != len(sample.target):
+            raise Reject("text-not-drawn", f"the target goes on past its {len(pasted)} parts: {sample.target[at:at + 60]!r}")
 
     def _draw_parts(self, rng: np.random.Generator, chosen: list[str], seeds: list[int]) -> tuple[list[Sample], list[int]]:
         """Each part's sample, from its seed; a part that fails is drawn again with a seed from ``rng``

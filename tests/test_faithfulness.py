@@ -256,17 +256,80 @@ def test_geometry_with_one_label_changed_is_rejected():
         renderer.close()
 
 
-@pytest.mark.parametrize("name", [
-    "scene-text",
-    pytest.param("text-page", marks=pytest.mark.xfail(strict=True, reason="validate checks glyph coverage, not the text drawn")),
-    pytest.param("stitch", marks=pytest.mark.xfail(strict=True, reason="validate does not compare the target with its pages")),
-])
-def test_text_renderers_with_one_letter_changed_are_rejected(name):
+# Two letters of each script the cases draw, so a changed letter stays in the page's font.
+SWAPS = {"latin": "qz", "han": "\u4eba\u5927", "arabic": "\u0628\u062a", "devanagari": "\u0915\u0916"}
+
+
+def change_a_letter(text: str) -> str:
+    """``text`` with its first letter (Latin, Han, Arabic or Devanagari) another of the same script."""
+    def swap(match: re.Match) -> str:
+        char = match.group()
+        pair = SWAPS["latin" if char.isascii() else "han" if "\u4e00" <= char <= "\u9fff"
+                     else "arabic" if "\u0600" <= char <= "\u06ff" else "devanagari"]
+        return pair[1] if char == pair[0] else pair[0]
+    return change_first(r"[A-Za-z\u4e00-\u9fff\u0620-\u064a\u0915-\u0939]", text, swap)
+
+
+@pytest.mark.parametrize(("name", "reason"), [("scene-text", "label-mismatch"), ("text-page", "text-not-drawn"),
+                                              ("stitch", "text-not-drawn")])
+def test_text_renderers_with_one_letter_changed_are_rejected(name, reason):
     renderer = renderer_named(name)
     try:
         sample = first_valid(renderer)
-        bad = change_first(r"[A-Za-z\u4e00-\u9fff]", sample.target, lambda m: "q" if m.group() != "q" else "z")
-        with pytest.raises(Reject):
-            renderer.validate(tampered(sample, bad))
+        with pytest.raises(Reject, match=reason):
+            renderer.validate(tampered(sample, change_a_letter(sample.target)))
+    finally:
+        renderer.close()
+
+
+@pytest.mark.parametrize("options", [
+    {"lang": "en", "slice": True, "slice_line_prob": 0.0},
+    {"lang": "en", "styles": {"hand": 1.0}, "cross_out": (0.3, 0.3)},  # crossed-out words drawn, not read
+    {"lang": "en", "pages": (2, 2)},
+    {"lang": "en", "regions": {"color": 1.0}, "region_lines": (2, 3)},
+    {"lang": "ar"},  # shaped by HarfBuzz, set right to left
+    {"lang": "hi", "slice": True},
+])
+def test_text_page_reads_its_target_against_the_lines_drawn_and_their_ink(options):
+    renderer = renderer_named("text-page", **options)
+    sample = first_valid(renderer)
+    lines = sample.target.split("\n")
+    with pytest.raises(Reject, match="text-not-drawn: target line"):
+        renderer.validate(tampered(sample, change_a_letter(sample.target)))
+    if len(lines) > 1 and "region_lines" not in sample.meta:  # a region's line count is check_region's
+        with pytest.raises(Reject, match="text-not-drawn: the target has"):
+            renderer.validate(tampered(sample, "\n".join(lines[:-1])))
+    if len(set(lines)) > 1:
+        with pytest.raises(Reject, match="text-not-drawn: target line 0"):
+            renderer.validate(tampered(sample, "\n".join(lines[::-1])))
+    # The last line the target reads, painted over with the paper: no ink in its box.
+    last = sample.meta["region_lines"][-1] if "region_lines" in sample.meta else len(lines) - 1
+    page = sample.meta.get("line_pages", [0] * sample.meta["n_lines"])[last]
+    images = [image.convert("RGB") for image in sample.images]
+    x0, y0, x1, y1 = sample.meta["line_boxes"][last]
+    images[page].paste(tuple(sample.meta["paper"]), (max(0, x0), max(0, y0), x1, y1))
+    renderer.validate(Sample([image.convert("RGB") for image in sample.images], sample.target, sample.meta,
+                             drawn=sample.drawn))
+    with pytest.raises(Reject, match="blank-line"):
+        renderer.validate(Sample(images, sample.target, sample.meta, drawn=sample.drawn))
+    with pytest.raises(Reject, match="no record of the lines drawn"):
+        renderer.validate(Sample(sample.images, sample.target, sample.meta))
+
+
+def test_stitch_reads_its_target_against_the_parts_pasted():
+    renderer = renderer_named("stitch", renderers={"text-page": 1.0}, parts=(3, 3))
+    try:
+        sample = first_valid(renderer)
+        parts = sample.drawn["parts"]
+        with pytest.raises(Reject, match="text-not-drawn: part 2"):
+            renderer.validate(tampered(sample, "\n\n".join([*parts[:2], change_a_letter(parts[2])])))
+        with pytest.raises(Reject, match="text-not-drawn: part 0"):
+            renderer.validate(tampered(sample, "\n\n".join(parts[::-1])))
+        with pytest.raises(Reject, match="text-not-drawn: the target goes on"):
+            renderer.validate(tampered(sample, sample.target + "\n\nmore"))
+        with pytest.raises(Reject, match="text-not-drawn: part 2"):
+            renderer.validate(tampered(sample, "\n\n".join(parts[:2])))
+        with pytest.raises(Reject, match="part-not-drawn"):
+            renderer.validate(Sample(sample.images, sample.target, sample.meta))
     finally:
         renderer.close()

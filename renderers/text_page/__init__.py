@@ -37,7 +37,8 @@ The package, by job:
   its multi-crop training, ``pages`` for its multi-page OCR);
 * :mod:`.hand`: handwritten pages, glyph by glyph, with crossed-out words, on notebook paper;
 * :mod:`.slices`: line and paragraph slices (``slice: true``);
-* :mod:`.raster`: paper and ink, and the palette image drawn from a coverage mask.
+* :mod:`.raster`: paper and ink, and the palette image drawn from a coverage mask;
+* :mod:`.drawn`: the target read back against the lines drawn and their ink (``validate``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from corpora.split import Selection, text_key
 from corpora.text import LANGS, Passage, default_passages, passages
 from renderers.backends import fonts, shaping
 from renderers.base import Reject, Sample
+from renderers.text_page.drawn import check_drawn
 from renderers.text_page.linebreak import normalise
 from renderers.text_page.options import Options
 from renderers.text_page.pages import check_region, render_page, render_pages
@@ -176,8 +178,9 @@ class TextPageRenderer:
     def validate(self, sample: Sample) -> None:
         """Reject an empty target, a target glyph the recorded font lacks (its cmap; for a shaped
         script also a ``.notdef`` glyph HarfBuzz shapes, as the basic layout draws what the cmap
-        maps), or a region whose box does not hold exactly the target's lines (a blank image is
-        rejected by the engine's own check, :func:`pipelines.render.checks.check_sample`)."""
+        maps), a region whose box does not hold exactly the target's lines, a target that does not
+        read the lines the drawing code drew, or a line that left no ink (:mod:`.drawn`; a blank
+        image is rejected by the engine's own check, :func:`pipelines.render.checks.check_sample`)."""
         if not sample.target.strip():
             raise Reject("empty-text", "the target is empty")
         if sample.meta.get("region", "page") != "page":
@@ -190,6 +193,7 @@ class TextPageRenderer:
         if missing:
             codes = " ".join(f"U+{ord(c):04X}" for c in sorted(missing))
             raise Reject("missing-glyph", f"{face.family} lacks {codes}")
+        check_drawn(sample)
 
 
 def _held(corpus: IndexedCorpus[Passage], selection: Selection) -> IndexedCorpus[Passage]:

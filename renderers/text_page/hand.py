@@ -92,17 +92,19 @@ def fit_look(look: dict[str, Any], record: dict[str, Any], face: fonts.FontFace,
 
 
 def draw_page(coverage: Image.Image, lines: list[Line], flow: Flow, page: int = 0,
-              first_line: int = 0) -> tuple[Image.Image, list[list[int]], dict[str, Any]]:
+              first_line: int = 0) -> tuple[Image.Image, list[list[int]], list[str], dict[str, Any]]:
     """Write ``lines`` (the page's, in target order from line ``first_line``) on their paper: the
-    image, each line's box and the meta of the page (crossed-out words, rules)."""
+    image, each line's box, the glyphs each line wrote that stand (crossed-out ones left out), and
+    the meta of the page (crossed-out words, rules)."""
     record, look = flow.hand, flow.look
     assert record is not None
     ink = np.zeros((coverage.height, coverage.width), dtype=np.uint8)  # (height, width) coverage
-    boxes, crossed = [], []
+    boxes, texts, crossed = [], [], []
     for i, line in enumerate(lines):
         g = np.random.default_rng([record["seed"], page, first_line + i])
-        box, marks = _write_line(ink, line, flow, record, g)
+        box, written, marks = _write_line(ink, line, flow, record, g)
         boxes.append(box)
+        texts.append(written)
         crossed += [{"page": page, "line": first_line + i, **mark} for mark in marks]
     rows, columns, margin = _rules(look, record, lines, boxes, ink.shape)
     for y in rows:
@@ -112,13 +114,14 @@ def draw_page(coverage: Image.Image, lines: list[Line], flow: Flow, page: int = 
     if margin is not None and any(b[0] <= margin <= b[2] for b in boxes):
         raise Reject("rule-over-text", f"the margin rule at x={margin} crosses a line box")
     image = _on_paper(ink, look["colours"], record, rows, columns, margin)
-    return image, boxes, {"crossed_out": crossed, "rule_rows": rows, "rule_columns": columns,
-                          "margin_rule_x": margin}
+    return image, boxes, texts, {"crossed_out": crossed, "rule_rows": rows, "rule_columns": columns,
+                                 "margin_rule_x": margin}
 
 
 def _write_line(ink: np.ndarray, line: Line, flow: Flow, record: dict[str, Any],
-                g: np.random.Generator) -> tuple[list[int], list[dict[str, Any]]]:
-    """Write one line glyph by glyph into ``ink``; its box and its crossed-out words."""
+                g: np.random.Generator) -> tuple[list[int], str, list[dict[str, Any]]]:
+    """Write one line glyph by glyph into ``ink``; its box, the glyphs it wrote that were not
+    crossed out, and its crossed-out words."""
     font_px, measure = flow.look["font_px"], flow.measure
     cjk = is_cjk(flow.script)
     units = list(line.text) if cjk else line.text.split(" ")
@@ -147,9 +150,12 @@ def _write_line(ink: np.ndarray, line: Line, flow: Flow, record: dict[str, Any],
     baseline = line.y + measure.font.getmetrics()[0]
     x0, y0, x1, y1 = line.x, line.y, line.x, line.y + flow.text_height
     spans: dict[int, list[float]] = {}
+    written = []
     for (cluster, k), pen, (size, shear, heavy, density, dy) in zip(glyphs, pens, params, strict=True):
         spans.setdefault(k, [pen, pen])[1] = pen + _advance(flow.face, size, cluster)
         x1 = max(x1, round(spans[k][1]))
+        if not pieces[k][1]:
+            written.append(cluster)
         if cluster.isspace():
             continue
         mask, ox, oy = _glyph(flow.face, size, cluster, shear, heavy)
@@ -164,7 +170,7 @@ def _write_line(ink: np.ndarray, line: Line, flow: Flow, record: dict[str, Any],
             box, how = _cross(ink, spans[k], baseline, font_px, g)
             marks.append({"text": text, "at": where, "how": how, "box": box})
             x0, y0, x1, y1 = min(x0, box[0]), min(y0, box[1]), max(x1, box[2]), max(y1, box[3])
-    return [int(x0), int(y0), int(x1), int(y1)], marks
+    return [int(x0), int(y0), int(x1), int(y1)], "".join(written), marks
 
 
 def _wrong_word(g: np.random.Generator, units: list[str], j: int, cjk: bool) -> str:

@@ -129,16 +129,16 @@ def render_pages(renderer: TextPageRenderer, rng: np.random.Generator, lang: str
 
 
 def draw_page(lang: str, look: dict[str, Any], flow: Flow, lines: list[Line], page: int = 0,
-              first_line: int = 0) -> tuple[Image.Image, list[list[int]], dict[str, Any]]:
-    """One page of ``lines`` in ``flow``'s face: the image, each line's box, and the meta of its
-    handwriting (crossed-out words, paper), if it is handwritten."""
+              first_line: int = 0) -> tuple[Image.Image, list[list[int]], list[str], dict[str, Any]]:
+    """One page of ``lines`` in ``flow``'s face: the image, each line's box, the text each line
+    drew, and the meta of its handwriting (crossed-out words, paper), if it is handwritten."""
     width, height, colours = look["width"], look["height"], look["colours"]
     coverage = Image.new("L", (width, height), 0)
     if flow.hand is not None:
         return hand.draw_page(coverage, lines, flow, page, first_line)
-    boxes = draw_lines(ImageDraw.Draw(coverage), lines, flow.measure, 255, flow.text_height,
-                       lang if flow.measure.shaped else None)
-    return ink_on_paper(coverage, colours["paper"], colours["ink"]), boxes, {}
+    boxes, texts = draw_lines(ImageDraw.Draw(coverage), lines, flow.measure, 255, flow.text_height,
+                              lang if flow.measure.shaped else None)
+    return ink_on_paper(coverage, colours["paper"], colours["ink"]), boxes, texts, {}
 
 
 def look_meta(lang: str, look: dict[str, Any], flow: Flow) -> dict[str, Any]:
@@ -159,11 +159,12 @@ def look_meta(lang: str, look: dict[str, Any], flow: Flow) -> dict[str, Any]:
 
 def pages_sample(lang: str, look: dict[str, Any], flow: Flow, pages: list[list[Line]], drawn: list[int]) -> Sample:
     """A run of pages of one look as one multi-page sample (a single page when the text ran out)."""
-    images, boxes, line_pages, crossed = [], [], [], []
+    images, boxes, texts, line_pages, crossed = [], [], [], [], []
     for page, lines in enumerate(pages):
-        image, page_boxes, extra = draw_page(lang, look, flow, lines, page, len(boxes))
+        image, page_boxes, page_texts, extra = draw_page(lang, look, flow, lines, page, len(boxes))
         images.append(image)
         boxes += page_boxes
+        texts += page_texts
         line_pages += [page] * len(lines)
         crossed += extra.get("crossed_out", [])
     lines = [line for page in pages for line in page]
@@ -178,7 +179,7 @@ def pages_sample(lang: str, look: dict[str, Any], flow: Flow, pages: list[list[L
     if flow.hand is not None:
         meta.update(crossed_out=crossed, rule_rows=extra["rule_rows"], rule_columns=extra["rule_columns"],
                     margin_rule_x=extra["margin_rule_x"])
-    return Sample(images, target, meta)
+    return Sample(images, target, meta, drawn={"lines": texts})
 
 
 def page_sample(renderer: TextPageRenderer, rng: np.random.Generator, lang: str, look: dict[str, Any], flow: Flow,
@@ -188,7 +189,7 @@ def page_sample(renderer: TextPageRenderer, rng: np.random.Generator, lang: str,
     width, height, font_px = look["width"], look["height"], look["font_px"]
     target = "\n".join(line.text for line in lines)
     check_ink(flow.face, target)
-    image, boxes, extra = draw_page(lang, look, flow, lines)
+    image, boxes, texts, extra = draw_page(lang, look, flow, lines)
     region = _region(renderer, rng, lines, boxes, font_px, (width, height))
     if region:
         target = "\n".join(lines[i].text for i in region["region_lines"])
@@ -203,7 +204,7 @@ def page_sample(renderer: TextPageRenderer, rng: np.random.Generator, lang: str,
     }
     if o.crops:
         meta["crops"] = o.crops
-    return Sample([image], target, meta)
+    return Sample([image], target, meta, drawn={"lines": texts})
 
 
 def _region(

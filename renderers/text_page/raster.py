@@ -89,11 +89,12 @@ def block_size(measure: Measure, lines: list[str], line_height: int) -> tuple[fl
 def draw_lines(
     draw: ImageDraw.ImageDraw, lines: list[Line], measure: Measure, ink: Any, text_height: int,
     lang: str | None = None,
-) -> list[list[int]]:
+) -> tuple[list[list[int]], list[str]]:
     """Draw the lines (justified ones word by word; a shaped font in its direction and ``lang``, a
-    right-to-left line flush right); return each line's box [x0, y0, x1, y1]."""
+    right-to-left line flush right); return each line's box [x0, y0, x1, y1] and the text each line
+    handed to FreeType (its words joined by a space), which ``validate`` reads the target against."""
     font = measure.font
-    boxes = []
+    boxes, texts = [], []
     for line in lines:
         words = line.text.split(" ")
         natural = measure.line(line.text)
@@ -104,6 +105,7 @@ def draw_lines(
             draw.text((left, line.y), line.text, font=font, fill=ink, direction="rtl" if line.rtl else "ltr",
                       language=lang)
             boxes.append([left, line.y, left + round(natural), line.y + text_height])
+            texts.append(line.text)
             continue
         if 0 < stretch <= 2 * space:
             x = float(line.x)
@@ -111,8 +113,10 @@ def draw_lines(
                 draw.text((round(x), line.y), word, font=font, fill=ink)
                 x += measure(word) + space + stretch
             right = line.x + line.width
+            texts.append(" ".join(words))
         else:
             draw.text((line.x, line.y), line.text, font=font, fill=ink)
             right = line.x + round(natural)
+            texts.append(line.text)
         boxes.append([line.x, line.y, right, line.y + text_height])
-    return boxes
+    return boxes, texts

@@ -99,7 +99,7 @@ def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str
         dx = dy = pad
     coverage = Image.new("L", size, 0)
     placed = [dataclasses.replace(b, x=b.x + font_px - x0 + dx, y=b.y + font_px - y0 + dy) for b in block]
-    boxes = draw_lines(ImageDraw.Draw(coverage), placed, measure, 255, ascent + descent, shaped_lang)
+    boxes, texts = draw_lines(ImageDraw.Draw(coverage), placed, measure, 255, ascent + descent, shaped_lang)
     image = ink_on_paper(coverage, colours["paper"], colours["ink"])
     meta = {
         "lang": lang, "script": script.name, "direction": "rtl" if script.rtl else "ltr", "slice": True, "mode": mode, "crop": "fixed" if fixed else "tight",
@@ -108,7 +108,7 @@ def render_slice(renderer: TextPageRenderer, rng: np.random.Generator, lang: str
         **colours, "passages": [index] if index >= 0 else [],
         "n_lines": len(lines), "line_columns": [0] * len(lines), "line_boxes": boxes,
     }
-    return Sample([image], target, meta)
+    return Sample([image], target, meta, drawn={"lines": texts})
 
 
 def _slice_text(renderer: TextPageRenderer, rng: np.random.Generator, lang: str, mode: str) -> tuple[int, str]:
