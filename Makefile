@@ -67,7 +67,7 @@ demo: setup
 	$(PY) -m pipelines.cli tokenizer --shards '$(DEMO)/lines/text-page/*.tar' --vocab-size $(TOKENIZER_VOCAB) --out $(DEMO)/tokenizer
 	rm -rf $(DEMO)/checkpoints $(DEMO)/final $(DEMO)/tensorboard $(DEMO)/curve.json
 	$(PY) -m pipelines.cli train --config configs/train/tiny-demo.yaml
-	$(PY) -m pipelines.cli eval --checkpoint $(DEMO)/final --shards '$(DEMO)/heldout/text-page/*.tar' --samples 200 --out $(DEMO)/eval.json
+	$(PY) -m pipelines.cli eval --checkpoint $(DEMO)/final --shards '$(DEMO)/heldout/text-page/*.tar' --train-shards '$(DEMO)/lines/text-page/*.tar' --samples 200 --out $(DEMO)/eval.json
 
 # The learning benchmark: the demo's recipe for up to 60 CPU-minutes; the curve goes to runs/learn/curve.json.
 LEARN := runs/learn
@@ -78,7 +78,7 @@ learn: setup
 	$(PY) -m pipelines.cli tokenizer --shards '$(LEARN)/lines/text-page/*.tar' --vocab-size $(TOKENIZER_VOCAB) --out $(LEARN)/tokenizer
 	rm -rf $(LEARN)/checkpoints $(LEARN)/final $(LEARN)/tensorboard $(LEARN)/curve.json
 	$(PY) -m pipelines.cli train --config configs/train/tiny-learn.yaml
-	$(PY) -m pipelines.cli eval --checkpoint $(LEARN)/final --shards '$(LEARN)/heldout/text-page/*.tar' --samples 200 --out $(LEARN)/eval.json
+	$(PY) -m pipelines.cli eval --checkpoint $(LEARN)/final --shards '$(LEARN)/heldout/text-page/*.tar' --train-shards '$(LEARN)/lines/text-page/*.tar' --samples 200 --out $(LEARN)/eval.json
 	@$(PY) -c "import json; [print(p) for p in json.load(open('$(LEARN)/curve.json'))]"
 
 # GOT's three training stages chained at CPU size (pipelines/train/stages.py): stage 1 on a renderer mix,
