@@ -82,3 +82,11 @@ def load(name: str) -> type:
     """The renderer class registered as ``name``, its missing optional hooks filled in
     (:func:`renderers.base.with_defaults`)."""
     return get_entry(name).load()
+
+
+def browser_renderers(names: list[str] | None = None) -> list[str]:
+    """The registered renderers (of ``names``, else all) that draw in the browser back-end: their
+    options extend :class:`renderers.backends.browser.BrowserOptions`."""
+    from renderers.backends.browser import BrowserOptions  # only when asked: it imports Playwright
+
+    return [name for name in (names or list(entries())) if issubclass(load(name).Options, BrowserOptions)]

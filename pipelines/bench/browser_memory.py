@@ -22,7 +22,7 @@ recycle_every=200`` passes a renderer option, e.g. to weigh a recycling interval
 its time (the wall and CPU milliseconds per sample are in the result).
 
 The other browser benchmark lives here too, beside the list of renderers both measure
-(:func:`browser_renderers`): :func:`pooled_vs_launch`, the pooled browser against one launched per
+(:func:`renderers.registry.browser_renderers`): :func:`pooled_vs_launch`, the pooled browser against one launched per
 sample (``gotforge bench``).
 """
 
@@ -46,15 +46,6 @@ READ_EVERY = 10  # samples between two readings
 WINDOW = 50  # samples whose readings make one checkpoint's figure (one purge cycle)
 ROLES = ("python", "driver", "browser", "renderer", "gpu", "utility", "other")
 TARGET = 0.20  # growth from the first checkpoint to the last, at most
-
-
-def browser_renderers(names: list[str] | None = None) -> list[str]:
-    """The registered renderers (of ``names``, else all) that draw in the browser back-end: their
-    options extend :class:`renderers.backends.browser.BrowserOptions`."""
-    from renderers import registry
-    from renderers.backends.browser import BrowserOptions
-
-    return [name for name in names or registry.names() if issubclass(registry.load(name).Options, BrowserOptions)]
 
 
 def pooled_vs_launch(name: str = "formula", samples: int = 20) -> dict[str, float]:
@@ -279,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--json measures one renderer: name it with --renderer")
         print(json.dumps(measure(name, args.samples, options=options)))
         return 0
-    rows = [measure_in_worker(name, args.samples, options) for name in args.renderer or browser_renderers()]
+    from renderers import registry
+
+    rows = [measure_in_worker(name, args.samples, options) for name in args.renderer or registry.browser_renderers()]
     print(format_table(rows))
     return 0
 

@@ -39,8 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.render.run import render_run
 from pipelines.render.config import RendererJob, RunConfig
+from pipelines.render.run import render_run
 from renderers import registry
 
 # Targets on the 2-core reference machine (samples/s/core, one worker), from the issues.
@@ -136,7 +136,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def browser_table(names: list[str]) -> str | None:
     """Pooled browser vs a browser launched per sample, for the renderers that use one."""
-    from pipelines.bench.browser_memory import browser_renderers, pooled_vs_launch
+    from pipelines.bench.browser_memory import pooled_vs_launch
+    from renderers.registry import browser_renderers
 
     rows = []
     for name in browser_renderers(names):
@@ -154,7 +155,7 @@ def memory_table(names: list[str]) -> str | None:
     ``--memory``)."""
     from pipelines.bench import browser_memory
 
-    browsers = browser_memory.browser_renderers(names)
+    browsers = registry.browser_renderers(names)
     if not browsers:
         return None
     rows = []

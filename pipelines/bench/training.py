@@ -38,8 +38,8 @@ WARMUP = 5
 def _prepare(scratch: Path) -> tuple[Path, Path]:
     """Line-slice shards and a tokenizer in ``scratch`` (kept between bench runs)."""
     from got_model.tokenizer import train_tokenizer, with_chat_template
-    from pipelines.render.run import render_run
     from pipelines.render.config import load_mix
+    from pipelines.render.run import render_run
     from pipelines.train.tokenizer import iter_shard_targets
 
     shards = scratch / "lines"

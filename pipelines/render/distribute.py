@@ -82,8 +82,9 @@ DISTRIBUTORS: dict[str, Distributor] = {"local": local, "ray": ray}
 
 # --- pool worker side --------------------------------------------------------------------------
 
-class _PoolWorker:
-    """Per-process state of a pool worker: the context (its renderers) and the progress channel."""
+class ShardWorker:
+    """Per-process state of a worker, local or a Ray actor: the context (its renderers) and the
+    progress channel, which batches counts so the parent's queue is not flooded."""
 
     def __init__(self, context: RenderContext, progress_queue: Any) -> None:
         self.context, self.queue = context, progress_queue
@@ -104,7 +105,8 @@ class _PoolWorker:
         self.last_flush = time.monotonic()
 
 
-def _drain(progress_queue: Any, progress: ProgressFn) -> None:
+def drain_progress(progress_queue: Any, progress: ProgressFn) -> None:
+    """Hand every count waiting in ``progress_queue`` to ``progress`` without blocking."""
     while True:
         try:
             done, rejected = progress_queue.get_nowait()

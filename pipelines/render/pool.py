@@ -23,7 +23,7 @@ import multiprocessing.connection
 import signal
 from typing import Any
 
-from pipelines.render.distribute import _PoolWorker
+from pipelines.render.distribute import ShardWorker
 from pipelines.render.plan import ShardJob
 from pipelines.render.watchdog import HUNG_EXIT, end_process_when_stuck
 from pipelines.render.worker import GC_THRESHOLDS, ProgressFn, RenderContext
@@ -35,7 +35,7 @@ CLOSE_WAIT_S = 30.0  # for a worker to close its renderers (browsers, LaTeX) bef
 # --- worker side -------------------------------------------------------------------------------
 
 class _Sender:
-    """The progress channel of :class:`_PoolWorker` over the worker's pipe."""
+    """The progress channel of :class:`ShardWorker` over the worker's pipe."""
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
@@ -58,7 +58,7 @@ def _serve(context: RenderContext, conn: Any) -> None:
     die_with_parent()
     gc.set_threshold(*GC_THRESHOLDS)  # the worker process ends with the run: nothing to restore
     end_process_when_stuck()  # the pool makes the shard again in a fresh process
-    worker = _PoolWorker(context, _Sender(conn))
+    worker = ShardWorker(context, _Sender(conn))
     while (job := conn.recv()) is not None:
         try:
             context.make(job, worker.progress)

@@ -44,8 +44,7 @@ import ray
 from ray.util.queue import Queue
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from pipelines.bench.browser_memory import browser_renderers
-from pipelines.render.distribute import _drain, _PoolWorker
+from pipelines.render.distribute import ShardWorker, drain_progress
 from pipelines.render.plan import RunError, ShardJob
 from pipelines.render.worker import GC_THRESHOLDS, ProgressFn, RenderContext, ShardError
 from renderers import registry
@@ -86,7 +85,7 @@ def distribute(jobs: list[ShardJob], context: RenderContext, workers: int, progr
         remote = dataclasses.replace(context, out=context.out.absolute())  # a path that means one folder everywhere
         names = list(dict.fromkeys(job.renderer for job in jobs))
         largest = max(n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"])
-        browsers = set(browser_renderers(names))
+        browsers = set(registry.browser_renderers(names))
         cpus = {name: min(BROWSER_CPUS if name in browsers else 1.0, largest) for name in names}
         return _Scheduler(remote, workers, cpus, progress).run(jobs, lambda: check_nodes(remote, names))
 
@@ -146,7 +145,7 @@ class _ShardMaker:
         with contextlib.suppress(OSError):
             os.chdir(cwd)
         gc.set_threshold(*GC_THRESHOLDS)  # the actor's process ends with the run: nothing to restore
-        self.worker = _PoolWorker(context, progress)
+        self.worker = ShardWorker(context, progress)
         context.renderer(renderer)
 
     def make(self, job: ShardJob) -> dict[str, Any]:
@@ -196,7 +195,7 @@ class _Scheduler:
                 ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=WAIT_SECONDS)
                 for ref in ready:
                     self._collect(in_flight[ref])
-                _drain(self.queue, self._count)
+                drain_progress(self.queue, self._count)
         except KeyboardInterrupt:
             for actor in self.actors:
                 ray.kill(actor.handle)
@@ -204,7 +203,7 @@ class _Scheduler:
             raise
         finally:
             self._retire(self.actors)
-            _drain(self.queue, self._count)
+            drain_progress(self.queue, self._count)
             ray.kill(self.queue.actor)
         if self.finished > self.reported:  # progress messages are best-effort; the finished shards are the truth
             self.progress(self.finished - self.reported, 0)

@@ -190,11 +190,11 @@ def format_result(r: dict[str, Any]) -> str:
     s1, s2, s3 = r["stage1"], r["stage2"], r["stage3"]
     w, s = s2["with_stage1_encoder"], s2["from_scratch"]
     lines = [
-        f"stage 1: {s1['steps']} steps, {s1['cpu_minutes']:.1f} CPU-min; held-out lines CER {s1['heldout_lines']['cer']:.3f}, "
-        f"exact {s1['heldout_lines']['exact']:.3f}",
-        f"stage 2: {s2['steps']} steps, {s2['cpu_minutes']:.1f} CPU-min each; held-out lines with the stage-1 encoder: "
-        f"loss {w['heldout_loss']:.3f}, CER {w['cer']:.3f}, exact {w['exact']:.3f}; from scratch: loss {s['heldout_loss']:.3f}, "
-        f"CER {s['cer']:.3f}, exact {s['exact']:.3f}",
+        (f"stage 1: {s1['steps']} steps, {s1['cpu_minutes']:.1f} CPU-min; held-out lines CER {s1['heldout_lines']['cer']:.3f}, "
+         f"exact {s1['heldout_lines']['exact']:.3f}"),
+        (f"stage 2: {s2['steps']} steps, {s2['cpu_minutes']:.1f} CPU-min each; held-out lines with the stage-1 encoder: "
+         f"loss {w['heldout_loss']:.3f}, CER {w['cer']:.3f}, exact {w['exact']:.3f}; from scratch: "
+         f"loss {s['heldout_loss']:.3f}, CER {s['cer']:.3f}, exact {s['exact']:.3f}"),
     ]
     for g in ("box", "color"):
         before, after = s3["before"].get(g), s3["after"].get(g)
