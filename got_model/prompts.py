@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from renderers.tasks import query_for
 
-
 # --- the chat template (ARCHITECTURE.md; GOT's conv_mpt template, as GotOcr2Processor builds it) ------------
 
 IM_START = "<|im_start|>"

@@ -39,7 +39,6 @@ import numpy as np
 import pydantic
 from PIL import Image
 
-from corpora.indexed import IndexedCorpus
 from corpora.charts import (
     KINDS,
     Chart,
@@ -49,9 +48,10 @@ from corpora.charts import (
     generate_chart,
     user_charts,
 )
+from corpora.indexed import IndexedCorpus
 from corpora.text import detect_lang
-from renderers.base import Reject, Sample, SubsetOf
 from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
+from renderers.base import Reject, Sample, SubsetOf
 from renderers.chart_readback import check_chart, values_crowded
 
 ECHARTS_KINDS = (*KINDS, "area")

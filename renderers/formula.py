@@ -28,10 +28,10 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from corpora.indexed import IndexedCorpus
 from corpora.formulas import generate_formula, latex_to_plain, user_formulas
-from renderers.base import Reject, Sample
+from corpora.indexed import IndexedCorpus
 from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
+from renderers.base import Reject, Sample
 from renderers.readback import count_difference, word_counts
 
 PAPERS = ("#ffffff", "#ffffff", "#ffffff", "#fbf8ef", "#f4f4f4", "#fdfdf8")

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pydantic
 
-from corpora.indexed import IndexedCorpus
 from corpora.geometry import KINDS, TIKZ_LIBRARIES, Figure, random_figure, user_figures
-from renderers.base import PositiveIntRange, Reject, RendererOptions, Sample, render_one, render_one_item
+from corpora.indexed import IndexedCorpus
 from renderers.backends.latex import Job, LatexPool, page_sample
+from renderers.base import PositiveIntRange, Reject, RendererOptions, Sample, render_one, render_one_item
 from renderers.readback import char_counts, count_difference
 from renderers.tikz_text import picture_text
 

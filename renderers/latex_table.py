@@ -28,8 +28,16 @@ import pydantic
 
 from corpora.indexed import IndexedCorpus
 from corpora.tables import Table, plain_cells, random_table, user_tables
-from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, render_one, render_one_item
 from renderers.backends.latex import Job, LatexPool, Page, page_sample
+from renderers.base import (
+    PositiveIntRange,
+    PositiveRange,
+    Reject,
+    RendererOptions,
+    Sample,
+    render_one,
+    render_one_item,
+)
 from renderers.latex_table_pages import page_bodies, page_breaks
 from renderers.readback import first_mismatch
 

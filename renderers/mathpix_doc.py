@@ -41,10 +41,17 @@ import numpy as np
 import pydantic
 from PIL import Image
 
+from corpora.documents import (
+    Document,
+    block_plain,
+    mmd_to_plain,
+    random_document,
+    split_blocks,
+    user_documents,
+)
 from corpora.indexed import IndexedCorpus
-from corpora.documents import Document, block_plain, mmd_to_plain, random_document, split_blocks, user_documents
-from renderers.base import Reject, Sample
 from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
+from renderers.base import Reject, Sample
 from renderers.readback import count_difference, word_counts
 
 FONTS = {

@@ -19,8 +19,8 @@ from PIL import Image
 from pipelines.render.plan import ShardJob
 from pipelines.render.worker import make_shard
 from renderers import registry
-from renderers.base import Reject
 from renderers.backends.browser import HEADLESS_SHELL, JS_DIR, BrowserPage
+from renderers.base import Reject
 from renderers.formula import FormulaRenderer
 
 # A page of the back-end's contract with one well-behaved function and three misbehaving ones.

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import AutoLocator
 from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
 from matplotlib.patches import Wedge
+from matplotlib.ticker import AutoLocator
 
 from corpora.base import CorpusError
 from corpora.charts import (

@@ -144,7 +144,7 @@ def _document(paragraphs: int, seed: int) -> str:
     for k in range(paragraphs):
         blocks.append(" ".join(rng.choice(WORDS, int(rng.integers(20, 60)))).capitalize() + ".")
         if k % 7 == 3:
-            blocks.append("\\[\nx^{2} + y_{%d} = \\frac{a}{b}\n\\]" % k)
+            blocks.append(f"\\[\nx^{{2}} + y_{{{k}}} = \\frac{{a}}{{b}}\n\\]")
     return "\n\n".join(blocks) + "\n"
 
 

@@ -83,7 +83,7 @@ def test_a_shard_that_kills_every_worker_fails_by_name_and_the_others_complete(f
 def mounted(folder: Path, options: str):
     """A tmpfs at ``folder`` with mount ``options`` (the test is skipped where mounting is not allowed)."""
     folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -121,9 +121,9 @@ def test_an_output_folder_that_refuses_files_is_refused_before_any_work(tmp_path
     with pytest.raises(RunError, match="output folder .*/out/digits: a file is in the way"):
         render_run(digits_run(), tmp_path / "out", show_progress=False)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["digits"]
-    with mounted(tmp_path / "read-only", "ro,size=1m") as read_only:
-        with pytest.raises(RunError, match="Read-only file system; choose another --out"):
-            render_run(digits_run(), read_only / "run", show_progress=False)
+    with mounted(tmp_path / "read-only", "ro,size=1m") as read_only, \
+            pytest.raises(RunError, match="Read-only file system; choose another --out"):
+        render_run(digits_run(), read_only / "run", show_progress=False)
 
 
 # -- a tar damaged after its commit -------------------------------------------------------------------

@@ -15,10 +15,10 @@ from corpora.base import BadItem
 from corpora.geometry import parse_figure
 from corpora.latex_source import unsafe_command
 from corpora.tables import parse_table
-from pipelines.render.run import render_run
 from pipelines.render.config import RendererJob, RunConfig
-from renderers.base import Reject
+from pipelines.render.run import render_run
 from renderers.backends.latex import LatexBackend, Page
+from renderers.base import Reject
 
 PREAMBLE = "\\documentclass[multi=gfpage,border=2pt]{standalone}\n\\usepackage{amsmath}"
 GOOD = [f"\\begin{{tabular}}{{|c|c|}}\\hline {i} & $x^{{{i}}}$\\\\\\hline\\end{{tabular}}" for i in range(6)]

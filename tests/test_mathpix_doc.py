@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from corpora import documents
-from corpora.indexed import in_memory
 from corpora.documents import escape_text, mathpix_tabular, mmd_to_plain, random_document, split_blocks
+from corpora.indexed import in_memory
 from corpora.tables import random_table
 from renderers.base import Reject
 from renderers.mathpix_doc import MathpixDocRenderer
@@ -212,9 +212,9 @@ def test_multi_page_samples_flow_one_document_across_pages(tmp_path):
 
 
 def test_multi_page_samples_reach_the_trainer_as_pages(tmp_path):
-    from pipelines.train.data import read_once
-    from pipelines.render.run import render_run
     from pipelines.render.config import RendererJob, RunConfig
+    from pipelines.render.run import render_run
+    from pipelines.train.data import read_once
 
     run = RunConfig(shard_size=2, renderers=(RendererJob(name="mathpix-doc", samples=2, options={"pages": [2, 2]}),))
     render_run(run, tmp_path / "shards", show_progress=False)
