@@ -13,7 +13,8 @@ import verovio
 from corpora.base import BadItem, CorpusError
 from corpora.music.generator import GeneratorSettings, generate
 from corpora.music.kern import count_notes, is_note, parse_humdrum
-from corpora.music.library import default_scores, user_scores
+from corpora.music.library import default_scores, music21_krn_paths, user_scores
+from corpora.music.tokens import check_barline, check_token
 from renderers.base import Reject
 from renderers.sheet_music import Options, SheetMusicRenderer
 from tests.shard_helpers import good_items
@@ -121,12 +122,46 @@ def test_a_grace_note_line_keeps_the_time():
         ("**text\nla\n*-\n", "no-kern-spine"),
         ("**kern\nc\n*-\n", "no-duration"),
         ("**kern\n*-\n4c\n", "data-after-end"),
+        # Verovio's reader aborts or segfaults the process on these: a note naming several pitches,
+        # a turn over a triple accidental, a rest in a chord.
+        ("**kern\n4cdcdcdc\n*-\n", "bad-token"),
+        ("**kern\nS2a###\n*-\n", "bad-token"),
+        ("**kern\n2E r 4r\n*-\n", "bad-token"),
+        ("**kern\n*^\n4c\t4e\n=\t=\n4d\t4f\n*-\t*-\n", "no-cut"),  # split to the end: no system to cut
+        ("**kern\n*clefG2\n\\write18{touch /tmp/x}\n4c\n*-\n", "bad-token"),
+        ("**kern\n4c gfgefed\n*-\n", "bad-token"),
+        ("**kern\n4c8\n*-\n", "bad-token"),
+        ("**kern\n4c#-\n*-\n", "bad-token"),
+        ("**kern\n4c  4e\n*-\n", "bad-token"),
+        ("**kern\n4r4c\n*-\n", "bad-token"),
+        ("**kern\n4zz\n*-\n", "bad-token"),
+        ("**kern\n4c\n=\\input{x}\n4d\n*-\n", "bad-token"),
     ],
 )
 def test_malformed_humdrum_is_rejected_by_reason(text, reason):
     with pytest.raises(BadItem) as err:
         parse_humdrum(text)
     assert err.value.reason == reason
+
+
+def test_the_kern_grammar_takes_every_signifier_of_real_notes():
+    for token in ("4c", "8.cc#L", "16dd#LL", "&(8BBn/&)", "[4.F#\\)", "2.FF;/xx", "gg-q/JJ", "4ryy", "4rGG",
+                  "24bb--\\LL]", "12cc##^\\L", "4c 4e- 4g", "0r]", "4%3.c", "4ee'~^`:"):
+        check_token(token)
+    for barline in ("=", "==", "=12", "=12b:|!", "=:|!|:", "==|!", "=3-"):
+        check_barline(barline)
+
+
+def test_every_one_of_music21s_kern_files_parses():
+    paths = music21_krn_paths()
+    assert len(paths) > 1300
+    for path in paths:  # the parser as it is now, not the corpus cache
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:  # a few older Humdrum files are Latin-1
+            text = data.decode("latin-1")
+        parse_humdrum(text, path.name)
 
 
 def test_default_corpus_is_music21s_kern_files():

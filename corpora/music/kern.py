@@ -5,9 +5,10 @@ self-contained excerpts, and counting notes.
   interpretations, ``*`` tandem interpretations, ``=`` barlines, ``!`` comments, and the spine
   splits and joins ``*^``/``*v`` (``*+``/``*x`` are rejected). Only **kern spines are kept
   (``**text``/``**silbe`` lyrics, ``**dynam`` and the rest are dropped, column by column, through
-  the splits). It checks the rhythm the way Verovio's Humdrum reader does (every token starts
-  where its column's previous one ended), so a file Verovio would reject (or crash on: its reader
-  aborts the process on some malformed files) is rejected here first.
+  the splits). It checks every kern token against the **kern grammar (:mod:`.tokens`) and the
+  rhythm the way Verovio's Humdrum reader does (every token starts where its column's previous one
+  ended), so a file Verovio would reject (or crash on: its reader aborts the process on some
+  malformed files) is rejected here first.
 * :meth:`KernScore.excerpt` cuts a few measures (a "system") or, in chorales, phrases ending at
   fermatas (``;``) into a self-contained **kern: the exclusive interpretations, the part, staff,
   instrument-class, clef, key signature, key and metre interpretations in force at the cut point,
@@ -29,6 +30,7 @@ import re
 from fractions import Fraction
 
 from corpora.base import BadItem
+from corpora.music.tokens import check_barline, check_token
 
 # Tandem interpretations kept in excerpts (Verovio draws from them); the rest become "*".
 KEEP_INTERPRETATION = re.compile(
@@ -297,6 +299,8 @@ def parse_humdrum(text: str, name: str = "") -> KernScore:
         if lead == "=":
             if any(e != now for e in ends):  # a measure is longer in one spine than another
                 raise BadItem("rhythm", f"line {number}: the spines reach this barline at different times")
+            for token in kept:
+                check_barline(token)
             lines.append(kept)
             if len(kept) == len(kern_index):
                 cuts.append(len(lines))
@@ -305,6 +309,8 @@ def parse_humdrum(text: str, name: str = "") -> KernScore:
             raise BadItem("bad-token", f"line {number}: {raw[:60]!r}")
         if any(len(sub) > MAX_TOKEN for t in kept for sub in t.split(" ")):
             raise BadItem("bad-token", f"line {number}: a token longer than {MAX_TOKEN} characters")
+        for token in kept:
+            check_token(token)
         now = _advance(kept, ends, now, number)
         if all(t == "." for t in kept):
             continue
@@ -320,6 +326,8 @@ def parse_humdrum(text: str, name: str = "") -> KernScore:
         cuts.append(end)  # a last measure without a closing barline
     first = next(i for i, t in enumerate(lines) if t[0][:1] != "*")
     starts = ([] if lines[first][0].startswith("=") else [first]) + [c for c in cuts if c > first]
+    if len(starts) < 2:  # a piece that ends split, with no barline across joined spines
+        raise BadItem("no-cut", "no two lines where every spine is joined and at the same time to cut a system at")
     bounds = [first, *starts, end]
     longest = max(b - a for a, b in itertools.pairwise(bounds))
     if longest > MAX_MEASURE_LINES:

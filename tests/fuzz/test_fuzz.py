@@ -14,14 +14,7 @@ from tests.fuzz.harness import Tally, fuzz, generated
 EXAMPLES = 5  # generated items per renderer here
 
 
-# Known finding, not fixed yet: after some malformed-but-parsed kern (a garbage token such as
-# \write18{…} reads as a note), Verovio crashes the process on a later piece in the same toolkit.
-# The pool contains it (the shard fails after 3 worker deaths); the kern parser needs a token grammar.
-KNOWN = {"sheet-music": "Verovio segfaults on a sequence of malformed kern items (tests/fuzz/test_fuzz.py)"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN[n], strict=False))
-                                  if n in KNOWN else n for n in sorted(SPECS)])
+@pytest.mark.parametrize("name", sorted(SPECS))
 def test_hostile_items_are_drawn_or_counted_never_a_crash_a_hang_or_an_unfaithful_pair(name, tmp_path):
     spec, tally = SPECS[name], Tally(name)
     fuzz(name, spec, [*spec.picked, *generated(spec.strategy, EXAMPLES, seed=0)], tmp_path, tally)
