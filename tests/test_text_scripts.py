@@ -212,6 +212,14 @@ def test_russian_is_labelled_ru_and_drawn_in_a_face_with_cyrillic(tmp_path: Path
     assert fonts.covers(fonts.FontFace.from_meta(sample.meta["font"]), "абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
 
 
+def test_hebrew_with_latin_punctuation_is_drawn_in_a_face_that_has_both() -> None:
+    # Noto's Hebrew families lack ',.?', which Hebrew text uses; every built-in Hebrew page was refused.
+    sample = TextPageRenderer(Options(lang="he")).render(np.random.default_rng(0))
+    face = fonts.FontFace.from_meta(sample.meta["font"])
+    assert sample.meta["lang"] == "he" and sum("\u05d0" <= c <= "\u05ea" for c in sample.target) > 100
+    assert fonts.covers(face, sample.target) and fonts.covers(face, ",.?")
+
+
 def test_a_user_corpus_takes_its_language_from_the_option(tmp_path: Path) -> None:
     corpus = tmp_path / "de.txt"
     corpus.write_text("Über allen Gipfeln ist Ruh.\n", encoding="utf-8")

@@ -26,6 +26,7 @@ read. ``"\\n"`` is never drawn and never needs a glyph; a space does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import re
@@ -317,6 +318,12 @@ def font_for_lang(rng: np.random.Generator, text: str, lang: str, styles: Mappin
             return pick_among(rng, text, candidates, weights)
         except MissingGlyphs as err:
             error = err
+    script = langs.script_for(lang)
+    if script.fonts and lang not in langs.CJK_REGIONS:
+        # A script's own families may lack the Latin punctuation its texts use (Noto Sans Hebrew has no
+        # ',.?'); the broad Latin faces that also draw the script (DejaVu, FreeFont) are the fallback.
+        with contextlib.suppress(MissingGlyphs):
+            return pick_among(rng, text, faces("latin", styles=list(printed), regular=regular), printed)
     assert error is not None
     raise error
 

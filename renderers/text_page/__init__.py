@@ -68,7 +68,7 @@ class TextPageRenderer:
     name = "text-page"
     markup = "text"
     task = "ocr"
-    version = "6"
+    version = "7"
     Options = Options
 
     def __init__(self, options: Options, corpus_path: Path | None = None) -> None:
