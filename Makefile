@@ -54,7 +54,7 @@ $(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json | node
 	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# The demo: a preview of every renderer, then got-tiny trained from scratch on the CPU (about 10 minutes)
+# The demo: a preview of every renderer, then got-tiny trained from scratch on the CPU (8 CPU-minutes)
 # on 1-2-word text-page lines and evaluated on held-out lines it never trained on (runs/demo/eval.json).
 DEMO := runs/demo
 # A character-level vocabulary (gotforge tokenizer --char-level): at equal CPU time the tiny reader
