@@ -3,6 +3,7 @@ processes on the CPU with gloo. Real shards, a real tokenizer, the real got-tiny
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -121,6 +122,13 @@ def test_lr_schedule_warmup_then_cosine() -> None:
     assert lr_factor(54, 104, optim) == pytest.approx(0.1 + 0.9 * 0.5)  # half way: cos = 0
     assert lr_factor(104, 104, optim) == pytest.approx(0.1)
     assert lr_factor(79, 104, optim) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.75)))
+    # Over minutes: the cosine follows whichever of the two budgets is further spent.
+    timed = train_config.OptimConfig(lr=1.0, warmup_steps=4, min_lr_ratio=0.1, schedule_over="minutes")
+    assert lr_factor(2, 104, timed, spent=0.9) == 0.75  # warmup still counts steps
+    assert lr_factor(54, 104, timed, spent=0.1) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert lr_factor(10, 104, timed, spent=0.5) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert lr_factor(10, 104, timed, spent=1.3) == pytest.approx(0.1)
+    assert lr_factor(10, 104, optim, spent=0.5) == lr_factor(10, 104, optim)  # over steps: the clock is ignored
 
 
 def test_decay_only_and_stage3_freezing(workspace: Path) -> None:
@@ -187,6 +195,21 @@ def test_a_time_limit_stops_every_clock_with_a_checkpoint(workspace: Path, tmp_p
         assert summary["step"] == 1 and summary["clock"] == clock
         assert latest_checkpoint(out) == out / "checkpoints/step-0000001"
         assert (out / "final/model.safetensors").is_file()
+
+
+def test_a_schedule_over_minutes_ends_with_the_time_limit(workspace: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="schedule_over: minutes spans max_minutes"):
+        train_config.load(write_config(workspace, tmp_path / "none", **{"optim.schedule_over": "minutes"}))
+    out = tmp_path / "timed"
+    overrides = {"max_steps": 100000, "save_every": 1000, "max_minutes": 0.05, "log_every": 1,
+                 "optim.schedule_over": "minutes", "optim.warmup_steps": 1, "optim.min_lr_ratio": 0.1}
+    summary = train.train(train_config.load(write_config(workspace, out, **overrides)))
+    assert 1 < summary["step"] < 100000 and summary["minutes"] >= 0.05
+    rates = lr_scalars(out)
+    steps = sorted(rates)
+    assert all(rates[a] >= rates[b] for a, b in itertools.pairwise(steps))  # decaying, with the clock
+    assert rates[steps[-1]] == pytest.approx(0.1 * 1e-3)  # the cosine's floor, reached at the limit
+    assert rates[steps[len(steps) // 2]] > 0.2 * 1e-3
 
 
 def test_killed_run_resumes_with_the_same_steps_and_schedule(workspace: Path, tmp_path: Path) -> None:

@@ -70,6 +70,10 @@ class OptimConfig(StrictModel):
     eps: float = 1e-8
     warmup_steps: pydantic.NonNegativeInt = 0
     min_lr_ratio: float = pydantic.Field(0.0, ge=0, le=1)
+    # What the cosine spans: max_steps, or the sooner of max_steps and max_minutes (a time budget then
+    # ends at the schedule's end however fast the machine steps; the run is no longer step-for-step
+    # reproducible, since the rate at each step follows the clock).
+    schedule_over: Literal["steps", "minutes"] = "steps"
     grad_clip: float = pydantic.Field(1.0, ge=0)  # 0: off
 
 
@@ -115,6 +119,8 @@ class TrainConfig(StrictModel):
     def _check(self) -> TrainConfig:
         if self.stage == 1 and self.init_encoder_from:
             raise ValueError("stage 1 trains the encoder from scratch: remove init_encoder_from")
+        if self.optim.schedule_over == "minutes" and self.max_minutes is None:
+            raise ValueError("optim.schedule_over: minutes spans max_minutes: set max_minutes, or schedule over steps")
         return self
 
 

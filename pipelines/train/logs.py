@@ -84,7 +84,9 @@ class Logs:
             if config.progress:
                 from tqdm import tqdm
 
-                logs.progress = tqdm(total=config.max_steps, initial=step, desc="train", unit="step",
+                # Over minutes the step count is open: the bar counts steps without an end.
+                total = None if config.optim.schedule_over == "minutes" else config.max_steps
+                logs.progress = tqdm(total=total, initial=step, desc="train", unit="step",
                                      dynamic_ncols=True)
             if resumed and (out / "curve.json").is_file():
                 logs.curve = json.loads((out / "curve.json").read_text())

@@ -39,7 +39,7 @@ from pipelines.train import checkpoint, data
 from pipelines.train import config as train_config
 from pipelines.train.config import TrainConfig
 from pipelines.train.logs import Clock, Logs, Timer
-from pipelines.train.optim import base_lr, freeze_encoder, make_optimizer
+from pipelines.train.optim import Budget, base_lr, freeze_encoder, make_optimizer
 
 log = logging.getLogger("gotforge.train")
 
@@ -79,14 +79,6 @@ class Ranks:
         if self.world > 1:
             dist.barrier()
 
-    def any(self, flag: bool) -> bool:
-        """True on every rank when it is true on any (a time limit must stop all ranks at the same step)."""
-        if self.world == 1:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item() > 0)
-
     def highest(self, value: int) -> int:
         """The largest of every rank's ``value``."""
         if self.world == 1:
@@ -94,6 +86,15 @@ class Ranks:
         t = torch.tensor([value], dtype=torch.int64, device=self.device)
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return int(t.item())
+
+    def latest(self, minutes: float) -> float:
+        """The largest of every rank's training ``minutes``: a time limit, and a schedule over time,
+        must act on all ranks at the same step."""
+        if self.world == 1:
+            return minutes
+        t = torch.tensor([minutes], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return float(t.item())
 
 
 def build_model(config: TrainConfig, resume_from: Path | None, device: torch.device) -> Any:
@@ -158,6 +159,7 @@ class Trainer:
     batches: Iterator[dict[str, Any]]
     logs: Logs
     clock: Clock
+    budget: Budget  # the share of max_minutes spent, which a schedule over minutes follows
     step: int = 0
     loss: float = float("nan")  # the last step's
     dropped: int = 0  # samples longer than data.max_length, left out by the collator
@@ -182,10 +184,13 @@ class Trainer:
         resume_from = checkpoint.latest_checkpoint(out) if config.resume else None
         torch.manual_seed(config.seed + ranks.rank)
         built = build_model(config, resume_from, ranks.device)
-        optimizer, scheduler = make_optimizer(built.model, config)
+        budget = Budget()
+        optimizer, scheduler = make_optimizer(built.model, config, budget)
         restored = checkpoint.Restored()
         if resume_from is not None:
             restored = checkpoint.restore(resume_from, optimizer, scheduler)
+            if config.max_minutes is not None:
+                budget.spent = restored.elapsed / 60 / config.max_minutes
             if ranks.rank == 0:
                 log.info("resumed from %s at step %d", resume_from, restored.step)
         ddp = torch.nn.parallel.DistributedDataParallel(built.model) if ranks.world > 1 else built.model
@@ -194,7 +199,7 @@ class Trainer:
             (out / checkpoint.CONFIG_NAME).write_text(train_config.dump(config), encoding="utf-8")
         logs = Logs.open(config, out, ranks.rank, restored.step, resumed=resume_from is not None)
         return cls(config, ranks, built, ddp, optimizer, scheduler, collator, batches, logs,
-                   Clock(config.clock, restored.elapsed), step=restored.step, live=dict(restored.live))
+                   Clock(config.clock, restored.elapsed), budget, step=restored.step, live=dict(restored.live))
 
     def _sync(self) -> None:
         if self.device_sync is not None:
@@ -212,14 +217,13 @@ class Trainer:
         """Step until ``max_steps`` or ``max_minutes``; returns the run summary (rank 0's)."""
         config, stop = self.config, False
         while self.step < config.max_steps and not stop:
-            self.train_step()
-            minutes = self.minutes
+            minutes = self.train_step()
             last = self.step == config.max_steps
             if self.ranks.rank == 0 and (self.step % config.log_every == 0 or last):
                 self.log()
             if self.logs.progress is not None:
                 self.logs.progress.update(1)
-            stop = self.ranks.any(config.max_minutes is not None and minutes >= config.max_minutes)
+            stop = self.budget.spent >= 1.0
             since_eval = minutes - self.clock.last_eval / 60
             if config.eval.shards and (since_eval >= config.eval.every_minutes or stop or last):
                 self.evaluate()
@@ -229,8 +233,9 @@ class Trainer:
 
     # --- one step ----------------------------------------------------------------------------------
 
-    def train_step(self) -> None:
-        """One optimiser step over ``grad_accum`` micro-batches, clipped, then the schedule's step."""
+    def train_step(self) -> float:
+        """One optimiser step over ``grad_accum`` micro-batches, clipped, then the schedule's step
+        (at the time budget spent by then). Returns the training minutes so far, every rank's largest."""
         accum = self.config.grad_accum
         loss_sum = 0.0
         for micro in range(accum):
@@ -241,12 +246,16 @@ class Trainer:
         c0 = time.perf_counter()
         self.optimizer.step()
         self.window.compute += time.perf_counter() - c0
+        minutes = self.ranks.latest(self.minutes)
+        if self.config.max_minutes is not None:
+            self.budget.spent = minutes / self.config.max_minutes
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self._sync()
         self.window.optimizer += time.perf_counter() - o0
         self.step += 1
         self.loss = loss_sum
+        return minutes
 
     def _forward_backward(self, sync: bool) -> float:
         """Gradients of one micro-batch (averaged across ranks when ``sync``); its share of the loss."""

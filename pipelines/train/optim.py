@@ -8,6 +8,7 @@ and both stride-2 convs (the linear projector and the decoder still learn).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -51,24 +52,39 @@ def param_groups(model: torch.nn.Module, optim: OptimConfig) -> list[dict[str, A
     ]
 
 
-def lr_factor(step: int, max_steps: int, optim: OptimConfig) -> float:
-    """Linear warmup over ``warmup_steps``, then cosine from 1 to ``min_lr_ratio`` at ``max_steps``."""
+@dataclass
+class Budget:
+    """The share of the run's ``max_minutes`` spent so far (0 without a time limit), kept by the trainer."""
+
+    spent: float = 0.0
+
+
+def lr_factor(step: int, max_steps: int, optim: OptimConfig, spent: float = 0.0) -> float:
+    """Linear warmup over ``warmup_steps``, then cosine from 1 to ``min_lr_ratio`` at ``max_steps``;
+    with ``schedule_over: minutes``, at ``max_minutes`` if that comes first (``spent``: its share used)."""
     if step < optim.warmup_steps:
         return (step + 1) / optim.warmup_steps
     span = max(1, max_steps - optim.warmup_steps)
-    progress = min(1.0, (step - optim.warmup_steps) / span)
+    progress = (step - optim.warmup_steps) / span
+    if optim.schedule_over == "minutes":
+        progress = max(progress, spent)
+    progress = min(1.0, progress)
     return optim.min_lr_ratio + (1 - optim.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def make_optimizer(model: torch.nn.Module, config: TrainConfig,
+def make_optimizer(model: torch.nn.Module, config: TrainConfig, budget: Budget | None = None,
                    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW over ``param_groups`` and its schedule, stepped once per optimiser step."""
+    """AdamW over ``param_groups`` and its schedule, stepped once per optimiser step (reading
+    ``budget`` then, for a schedule over minutes)."""
     optim = config.optim
+    budget = budget or Budget()
     optimizer = torch.optim.AdamW(param_groups(model, optim), lr=optim.lr, betas=optim.betas, eps=optim.eps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config.max_steps, optim))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, config.max_steps, optim, budget.spent))
     return optimizer, scheduler
 
 
 def base_lr(scheduler: torch.optim.lr_scheduler.LambdaLR, config: TrainConfig) -> float:
     """The schedule's learning rate now (groups with an ``lr_scale`` run at a multiple of it)."""
-    return config.optim.lr * lr_factor(scheduler.last_epoch, config.max_steps, config.optim)
+    group = scheduler.optimizer.param_groups[0]
+    return config.optim.lr * group["lr"] / group["initial_lr"]
