@@ -159,7 +159,7 @@ class Trainer:
     batches: Iterator[dict[str, Any]]
     logs: Logs
     clock: Clock
-    budget: Budget  # the share of max_minutes spent, which a schedule over minutes follows
+    budget: Budget  # the minutes spent of max_minutes, which the time limit and a schedule over minutes follow
     step: int = 0
     loss: float = float("nan")  # the last step's
     dropped: int = 0  # samples longer than data.max_length, left out by the collator
@@ -184,13 +184,12 @@ class Trainer:
         resume_from = checkpoint.latest_checkpoint(out) if config.resume else None
         torch.manual_seed(config.seed + ranks.rank)
         built = build_model(config, resume_from, ranks.device)
-        budget = Budget()
+        budget = Budget(config.max_minutes)
         optimizer, scheduler = make_optimizer(built.model, config, budget)
         restored = checkpoint.Restored()
         if resume_from is not None:
             restored = checkpoint.restore(resume_from, optimizer, scheduler)
-            if config.max_minutes is not None:
-                budget.spent = restored.elapsed / 60 / config.max_minutes
+            budget.minutes = restored.elapsed / 60
             if ranks.rank == 0:
                 log.info("resumed from %s at step %d", resume_from, restored.step)
         ddp = torch.nn.parallel.DistributedDataParallel(built.model) if ranks.world > 1 else built.model
@@ -246,16 +245,14 @@ class Trainer:
         c0 = time.perf_counter()
         self.optimizer.step()
         self.window.compute += time.perf_counter() - c0
-        minutes = self.ranks.latest(self.minutes)
-        if self.config.max_minutes is not None:
-            self.budget.spent = minutes / self.config.max_minutes
+        self.budget.minutes = self.ranks.latest(self.minutes)
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self._sync()
         self.window.optimizer += time.perf_counter() - o0
         self.step += 1
         self.loss = loss_sum
-        return minutes
+        return self.budget.minutes
 
     def _forward_backward(self, sync: bool) -> float:
         """Gradients of one micro-batch (averaged across ranks when ``sync``); its share of the loss."""

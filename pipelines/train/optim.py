@@ -54,9 +54,16 @@ def param_groups(model: torch.nn.Module, optim: OptimConfig) -> list[dict[str, A
 
 @dataclass
 class Budget:
-    """The share of the run's ``max_minutes`` spent so far (0 without a time limit), kept by the trainer."""
+    """The run's training minutes so far (every rank's largest), kept by the trainer, against its
+    ``max_minutes`` (``limit``; none: no time limit)."""
 
-    spent: float = 0.0
+    limit: float | None
+    minutes: float = 0.0
+
+    @property
+    def spent(self) -> float:
+        """The share of the limit used (0 without one)."""
+        return self.minutes / self.limit if self.limit is not None else 0.0
 
 
 def lr_factor(step: int, max_steps: int, optim: OptimConfig, spent: float = 0.0) -> float:
@@ -72,12 +79,11 @@ def lr_factor(step: int, max_steps: int, optim: OptimConfig, spent: float = 0.0)
     return optim.min_lr_ratio + (1 - optim.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def make_optimizer(model: torch.nn.Module, config: TrainConfig, budget: Budget | None = None,
+def make_optimizer(model: torch.nn.Module, config: TrainConfig, budget: Budget,
                    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW over ``param_groups`` and its schedule, stepped once per optimiser step (reading
     ``budget`` then, for a schedule over minutes)."""
     optim = config.optim
-    budget = budget or Budget()
     optimizer = torch.optim.AdamW(param_groups(model, optim), lr=optim.lr, betas=optim.betas, eps=optim.eps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, config.max_steps, optim, budget.spent))
