@@ -40,7 +40,8 @@ from typing import Any
 import numpy as np
 
 from corpora.base import BadItem, check_visible
-from corpora.formulas import _Gen, compact_latex, generate_formula, latex_to_plain, normalize_latex
+from corpora.formula_generator import FormulaGen, generate_formula
+from corpora.formulas import compact_latex, latex_to_plain, normalize_latex
 from corpora.indexed import IndexedCorpus, open_corpus
 from corpora.split import document_key
 from corpora.tables import plain_cells, plain_text, random_table
@@ -96,7 +97,7 @@ def mathpix_tabular(latex: str) -> str:
 # --------------------------------------------------------------------------- generated documents
 
 
-def _inline_math(gen: _Gen) -> str:
+def _inline_math(gen: FormulaGen) -> str:
     roll = gen.rng.random()
     if roll < 0.5:
         latex = gen.variable(1)
@@ -107,7 +108,7 @@ def _inline_math(gen: _Gen) -> str:
     return f"${compact_latex(normalize_latex(latex))}$"
 
 
-def _with_math(text: str, lang: str, gen: _Gen, count: int) -> str:
+def _with_math(text: str, lang: str, gen: FormulaGen, count: int) -> str:
     """Escaped text with ``count`` inline formulas put between words (between characters in Chinese)."""
     escaped = escape_text(text)
     if lang == "en":
@@ -147,7 +148,7 @@ def _short(text: str, lang: str, limit: int) -> str:
 def random_document(rng: np.random.Generator, lang: str, capacity_chars: int, column_chars: int) -> Document:
     """Blocks for about ``capacity_chars`` characters of page (more than fits: the page keeps what
     fits). ``column_chars`` bounds the width of display formulas and tables."""
-    gen = _Gen(rng)
+    gen = FormulaGen(rng)
     blocks: list[str] = []
     kinds: list[str] = []
     used = 0

@@ -37,7 +37,8 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from corpora.base import MAX_EXAMPLES, BadItem, CorpusError
-from corpora.sources import InMemory, Location, RawItem, RawReject, Source, Subset, open_source
+from corpora.memory_sources import InMemory, Subset
+from corpora.sources import Location, RawItem, RawReject, Source, open_source
 
 T = TypeVar("T")
 

@@ -33,8 +33,9 @@ nothing; a folder of whole files is hashed file by file once, and the result kep
 names, sizes and mtimes. It does not depend on where the corpus lies, so a moved corpus keeps its
 identity, and a ``.gz`` file has the fingerprint of its decompressed bytes.
 
-Two sources are not read from a path: :class:`InMemory` holds a built-in corpus's items (parsed once,
-in memory), and :class:`Subset` is a view of some items of another source (a split's).
+Two sources are not read from a path (:mod:`corpora.memory_sources`): ``InMemory`` holds a built-in
+corpus's items (parsed once, in memory), and ``Subset`` is a view of some items of another source (a
+split's).
 
 Sources hold no open file or mapping when pickled (they reopen on first read), so they can be sent to
 worker processes.
@@ -176,7 +177,7 @@ class IndexedFile:
         return self.raw_range(i, i + 1)[0]
 
     def raw_range(self, start: int, stop: int) -> list[RawItem]:
-        _check_range(self, start, stop)
+        check_range(self, start, stop)
         if start == stop:
             return []
         rows = np.asarray(self.rows[start:stop])
@@ -203,12 +204,12 @@ class FileList:
         return len(self.files)
 
     def raw(self, i: int) -> RawItem:
-        _check_range(self, i, i + 1)
+        check_range(self, i, i + 1)
         path = self.root / self.files[i]
         return RawItem(_decode(index.read_all(path), as_json=False), Location(str(path)))
 
     def raw_range(self, start: int, stop: int) -> list[RawItem]:
-        _check_range(self, start, stop)
+        check_range(self, start, stop)
         return [self.raw(i) for i in range(start, stop)]
 
     def fingerprint(self) -> str:
@@ -254,7 +255,7 @@ class Concat:
         return self.raw_range(i, i + 1)[0]
 
     def raw_range(self, start: int, stop: int) -> list[RawItem]:
-        _check_range(self, start, stop)
+        check_range(self, start, stop)
         out: list[RawItem] = []
         while start < stop:
             k = int(np.searchsorted(self.ends, start, side="right"))
@@ -271,67 +272,8 @@ class Concat:
         return digest.hexdigest()[:16]
 
 
-class InMemory:
-    """Items already in memory (a built-in corpus, parsed when it was built), each with its provenance."""
-
-    def __init__(self, name: str, items: Sequence[RawItem], fingerprint: str = "") -> None:
-        self.name = name
-        self.entries = list(items)
-        self._fingerprint = fingerprint
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def raw(self, i: int) -> RawItem:
-        _check_range(self, i, i + 1)
-        return self.entries[i]
-
-    def raw_range(self, start: int, stop: int) -> list[RawItem]:
-        _check_range(self, start, stop)
-        return self.entries[start:stop]
-
-    def fingerprint(self) -> str:
-        """The fingerprint given when built, else a hash of every item's ``repr``."""
-        if not self._fingerprint:
-            digest = hashlib.sha256()
-            for entry in self.entries:
-                digest.update(repr(entry.raw).encode() + b"\0")
-            self._fingerprint = digest.hexdigest()[:16]
-        return self._fingerprint
-
-
-class Subset:
-    """Some items of another source, by ascending index (a split's items): a view, nothing copied."""
-
-    def __init__(self, base: Source, indices: np.ndarray) -> None:
-        self.name = base.name
-        self.base = base
-        self.indices = np.asarray(indices, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def raw(self, i: int) -> RawItem:
-        _check_range(self, i, i + 1)
-        return self.base.raw(int(self.indices[i]))
-
-    def raw_range(self, start: int, stop: int) -> list[RawItem]:
-        """Read as few ranges of the base source as the indices allow (a split's items are mostly runs)."""
-        _check_range(self, start, stop)
-        wanted = np.asarray(self.indices[start:stop])
-        breaks = np.flatnonzero(np.diff(wanted) != 1) + 1
-        out: list[RawItem] = []
-        for run in np.split(wanted, breaks) if len(wanted) else []:
-            out.extend(self.base.raw_range(int(run[0]), int(run[-1]) + 1))
-        return out
-
-    def fingerprint(self) -> str:
-        digest = hashlib.sha256(self.base.fingerprint().encode() + b"\0")
-        digest.update(np.ascontiguousarray(self.indices, dtype="<i8").tobytes())
-        return digest.hexdigest()[:16]
-
-
-def _check_range(source: Any, start: int, stop: int) -> None:
+def check_range(source: Any, start: int, stop: int) -> None:
+    """Raise ``IndexError`` unless items ``start..stop-1`` lie in ``source`` (every source's reads)."""
     if not 0 <= start <= stop <= len(source):
         raise IndexError(f"items {start}..{stop} out of range for {source.name} ({len(source)} items)")
 

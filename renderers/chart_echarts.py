@@ -39,13 +39,13 @@ import numpy as np
 import pydantic
 from PIL import Image
 
+from corpora.chart_generator import generate_chart
 from corpora.charts import (
     KINDS,
     Chart,
     chart_from_target,
     chart_to_target,
     format_number,
-    generate_chart,
     user_charts,
 )
 from corpora.indexed import IndexedCorpus

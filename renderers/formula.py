@@ -2,7 +2,7 @@
 formula's LaTeX as the target: GOT's formula data (GOT paper, section 3.3, "math formulas": LaTeX
 rendered to images, Mathpix-format targets).
 
-Content: :func:`corpora.formulas.generate_formula` (fractions, big operators with limits, integrals,
+Content: :func:`corpora.formula_generator.generate_formula` (fractions, big operators with limits, integrals,
 limits, matrices, ``cases``, accents, Greek, nested scripts, long equations) or a user file of one
 formula per line (:func:`corpora.formulas.user_formulas`). Every target is in the normalised spelling
 of :func:`corpora.formulas.normalize_latex`, and that exact text is what the page renders (inside
@@ -28,7 +28,8 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from corpora.formulas import generate_formula, latex_to_plain, user_formulas
+from corpora.formula_generator import generate_formula
+from corpora.formulas import latex_to_plain, user_formulas
 from corpora.indexed import IndexedCorpus
 from renderers.backends.browser import JS_DIR, BrowserOptions, BrowserPage
 from renderers.base import Reject, Sample

@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import re
 
-from corpora.music.kern import _columns_after, is_note
+from corpora.music.spines import columns_after, is_note
 
 Pitch = tuple[str, int, int]  # (letter a-g, octave, semitones from the natural)
 
@@ -39,7 +39,7 @@ def label_pitches(kern: str) -> collections.Counter[Pitch]:
                 columns = [f == "**kern" for f in fields]
             continue
         if line[0] == "*":
-            columns = _columns_after(fields, columns)
+            columns = columns_after(fields, columns)
             continue
         if line[0] == "=":
             continue

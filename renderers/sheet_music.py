@@ -18,7 +18,7 @@ Label rule: the target is the **kern text handed to Verovio, exactly: the title 
 composer (``!!!COM``) records are in it only when the header was drawn. ``validate`` rejects a
 label that does not parse as Humdrum with consistent rhythm (checked at the text level first: a
 malformed file can abort Verovio's reader), that Verovio does not load, whose note count
-(pitched tokens, each chord note counted: :func:`corpora.music.kern.count_notes`) differs from the
+(pitched tokens, each chord note counted: :func:`corpora.music.spines.count_notes`) differs from the
 number of notes in the SVG (``class="note"`` elements, recorded as ``meta["svg_notes"]``), or whose
 pitches are not those of the notes Verovio drew (``Sample.drawn``, read from its MEI of the loaded
 score; :mod:`renderers.kern_pitches`): a note changed in the label changes its pitch.
@@ -40,8 +40,9 @@ from PIL import Image
 from corpora.base import BadItem
 from corpora.indexed import IndexedCorpus
 from corpora.music.generator import GeneratorSettings, generate
-from corpora.music.kern import KernScore, count_notes, parse_humdrum
+from corpora.music.kern import KernScore, parse_humdrum
 from corpora.music.library import scores
+from corpora.music.spines import count_notes
 from renderers.base import PositiveIntRange, PositiveRange, Reject, RendererOptions, Sample, SubsetOf
 from renderers.kern_pitches import drawn_pitches, label_pitches
 

@@ -1,4 +1,4 @@
-"""The browser back-end (renderers/browser.py) with real Chromium: lazy launch, blocked network,
+"""The browser back-end (renderers/backends/browser.py) with real Chromium: lazy launch, blocked network,
 hung-page and killed-browser recovery with no sample lost, recycling, and closing (also on Ctrl-C)."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from PIL import Image
 from pipelines.render.plan import ShardJob
 from pipelines.render.worker import make_shard
 from renderers import registry
-from renderers.backends.browser import HEADLESS_SHELL, JS_DIR, BrowserPage
+from renderers.backends.browser import JS_DIR, BrowserPage
+from renderers.backends.chromium import HEADLESS_SHELL
 from renderers.base import Reject
 from renderers.formula import FormulaRenderer
 
@@ -260,7 +261,7 @@ def test_headless_shell_draws_the_bytes_chromium_draws(test_page):
     from the headless shell's frame screenshot as from Chromium's captureScreenshot, also for a
     clip away from the page's corner. (Not for a glyph that no named font has: the test page names
     only DejaVu Sans, and a Chinese character there would come from a fallback font, which the two
-    draw differently; see renderers/browser.py.)"""
+    draw differently; see renderers/backends/browser.py.)"""
     from renderers.mathpix_doc import MathpixDocRenderer
 
     pages = {shell: BrowserPage(test_page, viewport=(400, 200), headless_shell=shell) for shell in (False, True)}

@@ -9,7 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from corpora.charts import chart_to_target, format_number, generate_chart, parse_chart
+from corpora.chart_generator import generate_chart
+from corpora.charts import chart_to_target, format_number, parse_chart
 from renderers.chart_echarts import ECHARTS_KINDS, EchartsChartRenderer, Options, build_options, sample_look
 
 

@@ -1,5 +1,5 @@
-"""Tests of the chart data (corpora/charts.py) and the matplotlib chart renderer, with real
-matplotlib and fonts (no mocks)."""
+"""Tests of the chart data (corpora/charts.py, corpora/chart_generator.py) and the matplotlib chart
+renderer, with real matplotlib and fonts (no mocks)."""
 
 from __future__ import annotations
 
@@ -17,14 +17,13 @@ from matplotlib.patches import Wedge
 from matplotlib.ticker import AutoLocator
 
 from corpora.base import CorpusError
+from corpora.chart_generator import generate_chart, random_chart
 from corpora.charts import (
     KINDS,
     Chart,
     chart_from_target,
     chart_to_target,
     format_number,
-    generate_chart,
-    random_chart,
     user_charts,
 )
 from renderers.backends import fonts

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 from corpora.base import BadItem
+from corpora.formula_generator import KINDS, generate_formula
 from corpora.formulas import (
-    KINDS,
     compact_latex,
-    generate_formula,
     latex_to_plain,
     normalize_latex,
     parse_formula,

@@ -12,8 +12,9 @@ import verovio
 
 from corpora.base import BadItem, CorpusError
 from corpora.music.generator import GeneratorSettings, generate
-from corpora.music.kern import count_notes, is_note, parse_humdrum
+from corpora.music.kern import parse_humdrum
 from corpora.music.library import default_scores, music21_krn_paths, user_scores
+from corpora.music.spines import count_notes, is_note
 from corpora.music.tokens import check_barline, check_token
 from renderers.base import Reject
 from renderers.sheet_music import Options, SheetMusicRenderer

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from corpora.music.kern import RECIP, is_note
+from corpora.music.spines import RECIP, is_note
 
 SHARPS = "fcgdaeb"
 MAJOR_TONICS = {-7: "C-", -6: "G-", -5: "D-", -4: "A-", -3: "E-", -2: "B-", -1: "F", 0: "C",

@@ -1,5 +1,5 @@
-"""Humdrum **kern at the text level: reading a Humdrum file into its **kern spines, cutting
-self-contained excerpts, and counting notes.
+"""Humdrum **kern at the text level: reading a Humdrum file into its **kern spines, and cutting
+self-contained excerpts from them (the columns and tokens themselves: :mod:`.spines`).
 
 * :func:`parse_humdrum` reads a Humdrum file: ``!!!`` reference records, ``**`` exclusive
   interpretations, ``*`` tandem interpretations, ``=`` barlines, ``!`` comments, and the spine
@@ -27,9 +27,9 @@ import dataclasses
 import functools
 import itertools
 import re
-from fractions import Fraction
 
 from corpora.base import BadItem
+from corpora.music.spines import spine_operations, ticks
 from corpora.music.tokens import check_barline, check_token
 
 # Tandem interpretations kept in excerpts (Verovio draws from them); the rest become "*".
@@ -38,9 +38,6 @@ KEEP_INTERPRETATION = re.compile(
     r"staff\d+|part\d+|\^|v|-)"
 )
 HEADER_ORDER = ("part", "staff", "I", "clef", "k[", "key", "M", "met")
-# A **kern duration: digits (0 = breve), an optional ratio (%n), dots.
-RECIP = re.compile(r"(\d+)(%\d+)?(\.*)")
-_PITCH = re.compile(r"[A-Ga-g]")
 _REFERENCE = re.compile(r"!!!\s*([^:]+?)\s*:\s*(.*)")
 
 
@@ -60,31 +57,6 @@ def interpretation_kind(token: str) -> str | None:
 # crashes the process on a few thousand notes, and a system is cut at barlines only.
 MAX_MEASURE_LINES = 512
 MAX_TOKEN = 48  # characters in one note of a chord: far above any real one; Verovio crashes on some long ones
-TICKS = 2**8 * 3**2 * 5 * 7 * 11 * 13  # per whole note: exact for every common tuplet
-
-
-@functools.lru_cache(maxsize=4096)
-def ticks(token: str) -> int:
-    """Duration of a **kern note, chord or rest token in ``TICKS`` per whole note (grace notes: 0)."""
-    if "q" in token or "Q" in token:
-        return 0
-    first = token.split(" ")[0]
-    match = RECIP.search(first)
-    if match is None:
-        raise BadItem("no-duration", f"token {token!r} has no duration")
-    digits, ratio, dots = match.groups()
-    value = Fraction(2 ** len(digits)) if set(digits) == {"0"} else Fraction(1, int(digits))  # 0 = breve
-    if ratio:
-        value *= int(ratio[1:])
-    value *= 2 - Fraction(1, 2 ** len(dots))
-    if (value * TICKS).denominator != 1:
-        raise BadItem("odd-duration", f"token {token!r}")
-    return int(value * TICKS)
-
-
-def is_note(subtoken: str) -> bool:
-    """A pitched note (not a rest, not a null token)."""
-    return "r" not in subtoken and _PITCH.search(subtoken) is not None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +87,7 @@ class KernScore:
         for tokens in self.lines:
             out.append(tuple(ids))
             if tokens[0].startswith("*"):
-                ids, _ = _spine_operations(list(tokens), ids, [0] * len(ids), list(range(len(ids))), 0)
+                ids, _ = spine_operations(list(tokens), ids, [0] * len(ids), list(range(len(ids))), 0)
         return tuple(out)
 
     def header_at(self, position: int) -> list[tuple[str, ...]]:
@@ -289,7 +261,7 @@ def parse_humdrum(text: str, name: str = "") -> KernScore:
         if lead == "*":
             if "*-" in kept and any(e != now for e in ends):
                 raise BadItem("rhythm", f"line {number}: the spines end at different times")
-            active, ends = _spine_operations(fields, active, ends, keep, number)
+            active, ends = spine_operations(fields, active, ends, keep, number)
             tokens = tuple(t if KEEP_INTERPRETATION.fullmatch(t) and t != "*-" else "*" for t in kept)
             if any(t in ("*^", "*v") for t in tokens) or any(t != "*" for t in tokens):
                 lines.append(tokens)
@@ -338,39 +310,6 @@ def parse_humdrum(text: str, name: str = "") -> KernScore:
     )
 
 
-def _spine_operations(
-    fields: list[str], active: list[int], ends: list[int], keep: list[int], number: int
-) -> tuple[list[int], list[int]]:
-    """Apply ``*^``, ``*v`` and ``*-`` to the column list (and the kern columns' end times)."""
-    new_active: list[int] = []
-    new_ends: list[int] = []
-    kern_column = {c: k for k, c in enumerate(keep)}
-    c = 0
-    while c < len(fields):
-        field = fields[c]
-        if field in ("*+", "*x") or field.startswith("**"):
-            raise BadItem("unsupported-spine-operation", f"line {number}: {field}")
-        if field == "*v":
-            j = c
-            while j < len(fields) and fields[j] == "*v":
-                j += 1
-            if j - c < 2 or len(set(active[c:j])) != 1:
-                raise BadItem("bad-spine-join", f"line {number}: *v joins columns {c + 1}-{j}")
-            new_active.append(active[c])
-            if c in kern_column:
-                if len({ends[kern_column[k]] for k in range(c, j)}) != 1:
-                    raise BadItem("rhythm", f"line {number}: joined sub-spines end at different times")
-                new_ends.append(ends[kern_column[c]])
-            c = j
-            continue
-        copies = 2 if field == "*^" else 0 if field == "*-" else 1
-        new_active.extend([active[c]] * copies)
-        if c in kern_column:
-            new_ends.extend([ends[kern_column[c]]] * copies)
-        c += 1
-    return new_active, new_ends
-
-
 def _advance(tokens: tuple[str, ...], ends: list[int], now: int, number: int) -> int:
     """Check that every token of a data line starts where its column's previous token ended, and
     that a null token stands in a column that is still sounding; the time of the next line."""
@@ -387,46 +326,3 @@ def _advance(tokens: tuple[str, ...], ends: list[int], now: int, number: int) ->
             raise BadItem("rhythm", f"line {number}: column {k + 1} starts at {ends[k]}, the line at {now}")
         ends[k] = now + durations[k]
     return min(ends)  # a grace line leaves the time where it was
-
-
-def count_notes(kern: str) -> int:
-    """Notes in a **kern text: pitched sub-tokens of data tokens (each chord note counts; rests and
-    null tokens do not). Only **kern columns are counted."""
-    columns: list[bool] | None = None
-    total = 0
-    for line in kern.splitlines():
-        if not line or line.startswith("!"):
-            continue
-        fields = line.split("\t")
-        if columns is None:
-            if line.startswith("**"):
-                columns = [f == "**kern" for f in fields]
-            continue
-        if line[0] == "*":
-            columns = _columns_after(fields, columns)
-            continue
-        if line[0] == "=":
-            continue
-        total += sum(
-            is_note(sub)
-            for field, kern_column in zip(fields, columns)
-            if kern_column and field != "."
-            for sub in field.split(" ")
-        )
-    return total
-
-
-def _columns_after(fields: list[str], columns: list[bool]) -> list[bool]:
-    out: list[bool] = []
-    c = 0
-    while c < len(fields) and c < len(columns):
-        if fields[c] == "*v":
-            j = c
-            while j < len(fields) and fields[j] == "*v":
-                j += 1
-            out.append(columns[c])
-            c = j
-            continue
-        out.extend([columns[c]] * (2 if fields[c] == "*^" else 0 if fields[c] == "*-" else 1))
-        c += 1
-    return out

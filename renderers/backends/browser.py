@@ -1,11 +1,11 @@
 """The browser back-end shared by the browser renderers (``formula``, ``mathpix-doc``, ``chart-echarts``).
 
-Chromium comes from Debian: its ``chromium-headless-shell`` package when installed (the faster,
-see :data:`HEADLESS_SHELL`), else its ``chromium``; it is driven by Playwright for Python (sync API)
-through ``executable_path``: no browser is ever downloaded. The JavaScript libraries are the npm
-packages pinned in ``renderers/backends/js/package.json`` + ``package-lock.json`` (``make setup`` runs
-``npm ci``); a renderer's page is a local HTML file under ``renderers/backends/js/`` that loads them with
-relative ``file://`` paths.
+Chromium comes from Debian: its ``chromium-headless-shell`` package when installed (the faster, see
+:data:`renderers.backends.chromium.HEADLESS_SHELL`), else its ``chromium``; it is driven by Playwright
+for Python (sync API) through ``executable_path``: no browser is ever downloaded. The JavaScript
+libraries are the npm packages pinned in ``renderers/backends/js/package.json`` +
+``package-lock.json`` (``make setup`` runs ``npm ci``); a renderer's page is a local HTML file under
+``renderers/backends/js/`` that loads them with relative ``file://`` paths.
 
 Life cycle of one :class:`BrowserPage` (one per renderer instance, so one per worker process):
 
@@ -58,13 +58,9 @@ per sample (``gotforge bench``).
 
 from __future__ import annotations
 
-import atexit
 import base64
-import contextlib
 import dataclasses
 import json
-import os
-import signal
 import threading
 import uuid
 import weakref
@@ -74,32 +70,21 @@ from urllib.parse import unquote, urlparse
 
 import pydantic
 
+from renderers.backends.chromium import (
+    BEGIN_FRAME_ARGS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HEADLESS_SHELL,
+    LIVE,
+    Session,
+    driver,
+    find_pid,
+)
 from renderers.base import Reject, RendererOptions
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Debian's ``chromium-headless-shell``: the same Blink as ``chromium`` without the browser around it.
-# Used when installed: with ``--deterministic-mode`` it draws a frame only when asked
-# (``HeadlessExperimental.beginFrame``) and returns the screenshot with that frame, instead of waiting
-# for the compositor's next frame as ``Page.captureScreenshot`` does, whatever the clip's size.
-# Same PNG bytes but for fallback glyphs (module docstring). The binary itself, not /usr/bin's
-# wrapper script, which stays alive beside it and would hold our marker.
-HEADLESS_SHELL = Path("/usr/lib/chromium/chromium-headless-shell")
-BEGIN_FRAME_ARGS = ("--deterministic-mode",)  # begin-frame control, all compositor stages before a draw
 BEGIN_FRAME_TRIES = 5  # a frame during renderer initialisation may come back without its screenshot
 JS_DIR = Path(__file__).resolve().parent / "js"
 NODE_MODULES = JS_DIR / "node_modules"
-# Headless Chromium as root on this machine: no sandbox, no GPU, nothing that phones home.
-CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--font-render-hinting=none",
-)
 INLINE_SCHEMES = ("data:", "blob:")  # content carried in the page itself
 PURGE_EVERY = 50  # samples between two purge_memory() calls
 
@@ -121,98 +106,6 @@ class Capture:
 
     result: dict[str, Any]
     png: bytes | None
-
-
-# --------------------------------------------------------------------------- the Playwright driver
-
-_DRIVER: Any = None  # one Playwright driver per process, started on first use
-_DRIVER_THREAD: int | None = None
-_LIVE: weakref.WeakSet[BrowserPage] = weakref.WeakSet()
-
-
-def _driver() -> Any:
-    global _DRIVER, _DRIVER_THREAD
-    if _DRIVER is None:
-        from playwright.sync_api import sync_playwright
-
-        _DRIVER = sync_playwright().start()
-        _DRIVER_THREAD = threading.get_ident()
-    elif _DRIVER_THREAD != threading.get_ident():
-        raise RuntimeError("Playwright's sync API is bound to the thread that started it; render from one thread")
-    return _DRIVER
-
-
-@atexit.register
-def _close_all() -> None:
-    """Close every live page's browser, then the driver (also after Ctrl-C)."""
-    global _DRIVER
-    for page in list(_LIVE):
-        page.close()
-    if _DRIVER is not None:
-        with contextlib.suppress(Exception):
-            _DRIVER.stop()
-        _DRIVER = None
-
-
-def _find_pid(marker: str) -> int | None:
-    """The pid of the Chromium browser process launched with ``marker`` among its arguments."""
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
-                args = handle.read().split(b"\0")
-        except OSError:
-            continue
-        if marker.encode() in args and not any(a.startswith(b"--type=") for a in args):
-            return int(entry.name)
-    return None
-
-
-class _Session:
-    """One launched browser with its loaded page. Holds no reference to the :class:`BrowserPage`,
-    so it can be closed by a finaliser."""
-
-    def __init__(self) -> None:
-        self.browser: Any = None
-        self.page: Any = None
-        self.cdp: Any = None
-        self.pid: int | None = None
-        self.begin_frames = False  # the headless shell under begin-frame control (see HEADLESS_SHELL)
-        self.blocked: list[str] = []
-        self.killed_by_watchdog = False
-
-    @property
-    def alive(self) -> bool:
-        return self.browser is not None and self.browser.is_connected()
-
-    def kill_process(self) -> None:
-        """SIGKILL the browser; safe from another thread (no Playwright call)."""
-        pid = self.pid
-        if pid is not None:
-            self.killed_by_watchdog = True
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-
-    def terminate(self) -> None:
-        """SIGKILL the browser without any Playwright call (for finalisers)."""
-        pid, self.pid = self.pid, None
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-
-    def kill(self) -> None:
-        """Kill the browser process (a hung page may not answer a polite close), then close."""
-        if self.pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(self.pid, signal.SIGKILL)
-        self.close()
-
-    def close(self) -> None:
-        browser, self.browser, self.page, self.cdp, self.pid = self.browser, None, None, None, None
-        if browser is not None:
-            with contextlib.suppress(Exception):
-                browser.close()
 
 
 class BrowserPage:
@@ -247,13 +140,13 @@ class BrowserPage:
         self.launches = 0  # browsers launched so far (restarts and recycling included)
         self.restarts = 0  # of those, launched because a call timed out or the browser died
         self.samples_in_browser = 0
-        self._session = _Session()
+        self._session = Session()
         # A page dropped without close(): its browser is killed when the object is collected. Only a
         # signal, no Playwright call: collection can happen inside Playwright's own event loop, where
-        # a sync call would deadlock. At exit, _close_all closes the live ones politely instead.
+        # a sync call would deadlock. At exit, the handler in chromium.py closes the live ones politely.
         self._finalizer = weakref.finalize(self, self._session.terminate)
         self._finalizer.atexit = False
-        _LIVE.add(self)
+        LIVE.add(self)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -275,11 +168,11 @@ class BrowserPage:
         session.close()
         marker = f"--gotforge-browser={uuid.uuid4().hex}"  # Chromium ignores unknown switches
         extra = BEGIN_FRAME_ARGS if self.headless_shell else ()
-        session.browser = _driver().chromium.launch(
+        session.browser = driver().chromium.launch(
             executable_path=str(executable), args=[*CHROMIUM_ARGS, *extra, marker], timeout=self.load_timeout_s * 1000
         )
         session.begin_frames = self.headless_shell
-        session.pid = _find_pid(marker)
+        session.pid = find_pid(marker)
         context = session.browser.new_context(
             viewport={"width": self.viewport[0], "height": self.viewport[1]},
             device_scale_factor=self.scale,

@@ -28,9 +28,10 @@ fixed border. Each body is written verbatim (renderers put their exact target in
 function of its body alone: it is the same page whether compiled alone or in any batch.
 
 Error mapping: runs use ``-interaction=nonstopmode`` (errors are logged and the run goes on), and the
-log is read back. An error line (``! …``) belongs to the sample whose marker precedes it; the marker
-carries a random per-instance nonce so a body cannot forge one. A run is *clean* when its log holds no
-error and its PDF has exactly one page per body; only clean runs give pages. Otherwise:
+log is read back (:mod:`renderers.backends.latex_log`). An error line (``! …``) belongs to the sample
+whose marker precedes it; the marker carries a random per-instance nonce so a body cannot forge one.
+A run is *clean* when its log holds no error and its PDF has exactly one page per body; only clean
+runs give pages. Otherwise:
 
 1. the blamed samples (all of them after a timeout or an error no marker explains) are compiled alone:
    each gets its own page or is rejected with its own LaTeX error line;
@@ -65,7 +66,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import re
 import secrets
 import select
 import shutil
@@ -78,14 +78,11 @@ from pathlib import Path
 import pypdfium2 as pdfium
 from PIL import Image
 
+from renderers.backends.latex_log import Run, parse_log
 from renderers.base import Reject, Sample
 
 ENGINES = ("pdflatex", "xelatex")
 PAGE_ENV = "gfpage"
-_ERROR = re.compile(r"^! (.*)$")
-# XeTeX and pdfTeX log a glyph the font lacks and typeset nothing in its place.
-_MISSING = re.compile(r"^Missing character: There is no (.+) in font (.+?)!?$")
-_CONTEXT = re.compile(r"^l\.\d+ (.*)$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,20 +102,6 @@ def page_sample(page: Page | Reject, target: str, meta: dict) -> Sample | Reject
         return page
     meta = {**meta, "scale": page.scale, "width": page.image.width, "height": page.image.height}
     return Sample([page.image], target, meta, drawn={"text": page.text})
-
-
-@dataclasses.dataclass
-class _Run:
-    """What one LaTeX run left: the PDF (if any), errors by body position, and how it ended."""
-
-    pdf: bytes | None
-    errors: dict[int, str]
-    unexplained: str = ""  # an error before every marker, a fatal stop, or a timeout
-    pages: int = 0
-    missing: dict[int, str] = dataclasses.field(default_factory=dict)  # glyphs the font lacked, by body
-
-    def clean(self, count: int) -> bool:
-        return self.pdf is not None and not self.errors and not self.unexplained and self.pages == count
 
 
 class LatexBackend:
@@ -236,7 +219,7 @@ class LatexBackend:
                 self.format_path = path
         return self.format_path or None
 
-    def _run(self, bodies: Sequence[str]) -> _Run:
+    def _run(self, bodies: Sequence[str]) -> Run:
         if self.root is None:
             self.root = tempfile.mkdtemp(prefix="gotforge-latex-")
         fmt = self._format()
@@ -250,13 +233,13 @@ class LatexBackend:
                 command.insert(1, "-fmt=gfpreamble")
             self.runs += 1
             if not self._start(command, cwd):
-                return _Run(None, {}, f"LaTeX ran past its {self.timeout:g} s timeout and was killed")
+                return Run(None, {}, f"LaTeX ran past its {self.timeout:g} s timeout and was killed")
             log = _read(os.path.join(cwd, "doc.log"))
             pdf_path = os.path.join(cwd, "doc.pdf")
             pdf = Path(pdf_path).read_bytes() if os.path.exists(pdf_path) else None
         finally:
             shutil.rmtree(cwd, ignore_errors=True)
-        run = self._parse_log(log, len(bodies))
+        run = parse_log(log, self.marker, self.engine)
         run.pdf = pdf
         if pdf is not None:
             try:
@@ -268,44 +251,7 @@ class LatexBackend:
             run.unexplained = f"{self.engine} wrote no PDF"
         return run
 
-    def _parse_log(self, log: str, count: int) -> _Run:
-        errors: dict[int, str] = {}
-        missing: dict[int, str] = {}
-        unexplained = ""
-        current: int | None = None
-        finished = False
-        lines = log.splitlines()
-        for n, line in enumerate(lines):
-            if line.startswith(self.marker + " "):
-                tag = line[len(self.marker) + 1:].strip()
-                finished = tag == "end"
-                current = None if finished else int(tag)
-                continue
-            lost = _MISSING.match(line)
-            if lost and current is not None:
-                missing.setdefault(current, f"{lost.group(1)} in font {lost.group(2)}")
-                continue
-            match = _ERROR.match(line)
-            if not match:
-                continue
-            detail = match.group(1).strip()
-            context = next((c.group(1).strip() for c in map(_CONTEXT.match, lines[n + 1:n + 12]) if c), "")
-            message = f"{detail} (at: {context})" if context else detail
-            if current is None and not finished:
-                raise RuntimeError(f"the LaTeX preamble of {self.engine} failed: {message}; run `make setup`")
-            if current is None:
-                unexplained = unexplained or message
-            else:
-                errors.setdefault(current, message)
-        if not finished and not unexplained:  # a fatal stop: blame the page it stopped in
-            message = _last_error(lines) or f"{self.engine} stopped before the end of the document"
-            if current is None:
-                unexplained = message
-            else:
-                errors.setdefault(current, message)
-        return _Run(None, errors, unexplained, missing=missing)
-
-    def _failure(self, run: _Run) -> Reject:
+    def _failure(self, run: Run) -> Reject:
         if run.errors:
             return Reject("latex-error", next(iter(run.errors.values())))
         if "timeout" in run.unexplained:
@@ -314,7 +260,7 @@ class LatexBackend:
             return Reject("latex-error", run.unexplained)
         return Reject("latex-no-page", f"{run.pages} pages for 1 body")
 
-    def _checked_pages(self, run: _Run, scales: Sequence[float]) -> list[Page | Reject]:
+    def _checked_pages(self, run: Run, scales: Sequence[float]) -> list[Page | Reject]:
         """The pages of a clean run, a body that lost a glyph rejected (its page lacks it)."""
         pages: list[Page | Reject] = list(self._pages(run.pdf, scales))
         for i, detail in run.missing.items():
@@ -362,14 +308,6 @@ def _read(path: str) -> str:
             return handle.read()
     except OSError:
         return ""
-
-
-def _last_error(lines: list[str]) -> str:
-    for line in reversed(lines):
-        match = _ERROR.match(line)
-        if match:
-            return match.group(1).strip()
-    return ""
 
 
 @dataclasses.dataclass(frozen=True)

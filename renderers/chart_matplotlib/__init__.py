@@ -33,7 +33,8 @@ from matplotlib import style
 from matplotlib.figure import Figure
 from PIL import Image
 
-from corpora.charts import KINDS, Chart, chart_from_target, chart_to_target, generate_chart, user_charts
+from corpora.chart_generator import generate_chart
+from corpora.charts import KINDS, Chart, chart_from_target, chart_to_target, user_charts
 from corpora.indexed import IndexedCorpus
 from corpora.text import detect_lang
 from renderers.base import Reject, RendererOptions, Sample, SubsetOf
