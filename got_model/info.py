@@ -137,7 +137,7 @@ def format_info(info: dict[str, Any]) -> str:
         (
             f"image {t['image_size']} px / patch {t['patch_size']} = {t['patch_grid']}x{t['patch_grid']} grid "
             f"({t['encoder_layers']} ViTDet layers, {t['window_size']}x{t['window_size']} windows, "
-            f"global at {t['global_attn_indexes']})"
+            f"global at {t['global_attn_indexes'] or 'none'})"
         ),
         (
             f"-> conv 3x3 stride 2 -> {t['after_conv1']}x{t['after_conv1']} -> conv 3x3 stride 2 -> "
