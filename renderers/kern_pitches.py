@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import re
 
-from corpora.music.spines import columns_after, is_note
+from corpora.music.spines import kern_notes
 
 Pitch = tuple[str, int, int]  # (letter a-g, octave, semitones from the natural)
 
@@ -28,28 +28,7 @@ _MEI_ALTER = {"n": 0, "s": 1, "ss": 2, "x": 2, "f": -1, "ff": -2, "ts": 3, "tf":
 
 def label_pitches(kern: str) -> collections.Counter[Pitch]:
     """The visible notes of the **kern columns of ``kern`` (chord notes each), by pitch."""
-    pitches: collections.Counter[Pitch] = collections.Counter()
-    columns: list[bool] | None = None
-    for line in kern.splitlines():
-        if not line or line.startswith("!"):
-            continue
-        fields = line.split("\t")
-        if columns is None:
-            if line.startswith("**"):
-                columns = [f == "**kern" for f in fields]
-            continue
-        if line[0] == "*":
-            columns = columns_after(fields, columns)
-            continue
-        if line[0] == "=":
-            continue
-        for field, is_kern in zip(fields, columns):
-            if not is_kern or field == ".":
-                continue
-            for sub in field.split(" "):
-                if is_note(sub) and "yy" not in sub:
-                    pitches[_kern_pitch(sub)] += 1
-    return pitches
+    return collections.Counter(_kern_pitch(sub) for sub in kern_notes(kern) if "yy" not in sub)
 
 
 def _kern_pitch(sub: str) -> Pitch:

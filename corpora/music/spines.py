@@ -1,13 +1,14 @@
 """The columns of **kern and what their tokens hold: a token's duration (:func:`ticks`), whether a
 sub-token is a pitched note, the columns after a line of spine splits, joins and ends (``*^``,
 ``*v``, ``*-``), and the notes of a **kern text counted. Shared by the Humdrum reader (:mod:`.kern`),
-the generator and the pitch read-back.
+the generator and the pitch read-back (:func:`kern_notes`).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from fractions import Fraction
 
 from corpora.base import BadItem
@@ -78,8 +79,13 @@ def spine_operations(
 def count_notes(kern: str) -> int:
     """Notes in a **kern text: pitched sub-tokens of data tokens (each chord note counts; rests and
     null tokens do not). Only **kern columns are counted."""
+    return sum(1 for _ in kern_notes(kern))
+
+
+def kern_notes(kern: str) -> Iterator[str]:
+    """The pitched sub-tokens of the **kern columns' data tokens, in reading order (a chord's notes
+    each; rests, null tokens and the other spines' tokens skipped)."""
     columns: list[bool] | None = None
-    total = 0
     for line in kern.splitlines():
         if not line or line.startswith("!"):
             continue
@@ -93,13 +99,9 @@ def count_notes(kern: str) -> int:
             continue
         if line[0] == "=":
             continue
-        total += sum(
-            is_note(sub)
-            for field, kern_column in zip(fields, columns)
-            if kern_column and field != "."
-            for sub in field.split(" ")
-        )
-    return total
+        for field, kern_column in zip(fields, columns):
+            if kern_column and field != ".":
+                yield from (sub for sub in field.split(" ") if is_note(sub))
 
 
 def columns_after(fields: list[str], columns: list[bool]) -> list[bool]:
