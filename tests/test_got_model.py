@@ -78,7 +78,7 @@ def test_preset_errors_name_the_problem(tmp_path):
     bad.write_text(text.replace('"image_seq_length":16', '"image_seq_length":64'))
     with pytest.raises(ValueError, match="4x4|16 tokens"):
         load_preset(bad)
-    bad.write_text(text.replace('"mlp_dim":256', '"mlp_dim":256,"mlp_dims":3'))
+    bad.write_text(text.replace('"mlp_dim":', '"mlp_dims":3,"mlp_dim":'))
     with pytest.raises(ValueError, match="mlp_dims"):
         load_preset(bad)
     bad.write_text(text.replace('"init":{', '"init":{"lr":1,'))
