@@ -41,8 +41,9 @@ from transformers import (
 
 from .init import apply_init
 from .presets import Preset, load_preset
+from .prompts import IM_END, IMG_PAD
 from .stage1 import ENCODER_NAME, Stage1Model, is_stage1_checkpoint
-from .tokenizer import EOS, IM_END, IMG_PAD, check_special_tokens
+from .tokenizer import EOS, check_special_tokens
 
 Model = GotOcr2ForConditionalGeneration | Stage1Model
 

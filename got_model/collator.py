@@ -30,9 +30,7 @@ import torch
 from PIL import Image
 from transformers import GotOcr2Processor
 
-from renderers.tasks import query_for_meta
-
-from .prompts import answer_text, chat_prompt, transformers_query
+from .prompts import answer_text, chat_prompt, query_for_meta, transformers_query
 
 IGNORE_INDEX = -100
 

@@ -1,15 +1,70 @@
-"""GOT's chat template around a sample's query (ARCHITECTURE.md, "GOT's prompts"; GOT paper section 3,
-transformers' GotOcr2Processor).
+"""GOT's prompts: the task queries and the chat template around them (ARCHITECTURE.md, "GOT's
+prompts"; GOT paper section 3, transformers' GotOcr2Processor).
 
-The query itself is part of the sample contract (:mod:`renderers.tasks`); this module wraps it in the
-conversation the model sees, and gives transformers' own spelling of it.
+A sample's query is a function of the sample-contract keys of its meta: ``task`` (``ocr`` plain /
+``format``), and for fine-grained samples ``box`` (x1, y1, x2, y2 on a 0-1000 scale) or ``color``,
+``crops`` (multi-crop) and ``pages`` (multi-page). The render engine writes it into every shard as
+``meta["prompt"]`` and the collator builds the same one, so this module is the one place that knows
+the query strings. It imports nothing but the standard library: the render path imports it without
+loading torch (tests/test_layers.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from renderers.tasks import query_for
+# --- the task queries (GOT's QUERY; the family names are the sample contract's tasks) -----------------------
+
+PLAIN = "OCR: "
+FORMAT = "OCR with format: "
+MULTI_CROP = "OCR with format upon the patch reference: "
+MULTI_PAGE = "OCR with format across multi pages: "
+FAMILY_QUERIES = {"ocr": PLAIN, "format": FORMAT}
+
+
+def family_query(task: str) -> str:
+    if task not in FAMILY_QUERIES:
+        raise ValueError(f"task must be one of {list(FAMILY_QUERIES)}, found {task!r}")
+    return FAMILY_QUERIES[task]
+
+
+def box_text(box: Sequence[float]) -> str:
+    if len(box) != 4:
+        raise ValueError(f"box must be [x1, y1, x2, y2] on a 0-1000 scale, found {list(box)}")
+    return f"[{', '.join(str(round(v)) for v in box)}]"
+
+
+def query_for(
+    task: str,
+    box: Sequence[float] | None = None,
+    color: str | None = None,
+    crops: bool = False,
+    pages: bool = False,
+) -> str:
+    """GOT's QUERY for one sample."""
+    base = family_query(task)
+    if pages:
+        return MULTI_PAGE
+    if crops:
+        return MULTI_CROP
+    if box is not None:
+        return f"{box_text(box)} {base}"
+    if color is not None:
+        return f"[{color}] {base}"
+    return base
+
+
+def query_for_meta(meta: Mapping[str, Any]) -> str:
+    """The QUERY a sample's meta asks for (as written into shards and read by the collator)."""
+    return query_for(
+        meta["task"],
+        box=meta.get("box"),
+        color=meta.get("color"),
+        crops=bool(meta.get("crops")),
+        pages=bool(meta.get("pages")),
+    )
+
 
 # --- the chat template (ARCHITECTURE.md; GOT's conv_mpt template, as GotOcr2Processor builds it) ------------
 
@@ -53,9 +108,9 @@ def transformers_query(
     """
     query_for(task, box=box, color=color, crops=crops, pages=pages)  # same validation
     fmt = task == "format" or crops or pages
-    box_text = f"[{', '.join(str(round(v)) for v in box)}]" if box is not None and not pages else ""
+    box_part = box_text(box) if box is not None and not pages else ""
     return (
-        f"{f'[{color}] ' if color is not None else ''}{box_text} OCR"
+        f"{f'[{color}] ' if color is not None else ''}{box_part} OCR"
         f"{' with format' if fmt else ''}{' across multi pages' if pages else ''}"
         f"{' upon the patch reference' if crops else ''}: "
     )

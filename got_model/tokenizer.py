@@ -24,12 +24,20 @@ from collections.abc import Iterable, Iterator
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
+from .prompts import (
+    FORMAT,
+    IM_END,
+    IM_START,
+    IMG_END,
+    IMG_PAD,
+    IMG_START,
+    MULTI_CROP,
+    MULTI_PAGE,
+    PLAIN,
+    SYSTEM,
+)
+
 EOS = "<|endoftext|>"
-IM_START = "<|im_start|>"
-IM_END = "<|im_end|>"
-IMG_START = "<img>"
-IMG_END = "</img>"
-IMG_PAD = "<imgpad>"
 REF_START, REF_END = "<ref>", "</ref>"
 BOX_START, BOX_END = "<box>", "</box>"
 
@@ -76,11 +84,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int = 
 
 def template_tokens() -> tuple[str, ...]:
     """GOT's fixed chat text as whole tokens of a character-level vocabulary: the system prompt, the
-    roles and the task queries (renderers.tasks; a box or colour query adds its prefix character by character)."""
-    from renderers.tasks import FORMAT, MULTI_CROP, MULTI_PAGE, PLAIN
-
-    from .prompts import SYSTEM
-
+    roles and the task queries (a box or colour query adds its prefix character by character)."""
     return (SYSTEM, "user\n", "assistant\n", PLAIN, FORMAT, MULTI_CROP, MULTI_PAGE)
 
 
@@ -147,10 +151,6 @@ def with_chat_template(targets: Iterable[str]) -> Iterator[str]:
     Qwen's: weighted like the targets, BPE merges them into whole words first, and a small vocabulary
     trained on targets alone no longer spends one token per byte of the system prompt.
     """
-    from renderers.tasks import FORMAT, MULTI_CROP, MULTI_PAGE, PLAIN
-
-    from .prompts import SYSTEM
-
     template = f"{SYSTEM} user assistant {PLAIN}{FORMAT}{MULTI_CROP}{MULTI_PAGE}"
     for target in targets:
         yield target

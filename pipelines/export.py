@@ -5,7 +5,7 @@
 The shards listed in ``RUN/sizes.json`` are read with :func:`pipelines.shard_format.read_samples`,
 in sorted order, samples in stored order. Every row carries the sample's ``key`` and its meta
 ``source`` (as text; ``null`` when the meta has none). The prompt is
-:func:`renderers.tasks.query_for_meta`, the function the collator uses, preceded in the JSON-lines
+:func:`got_model.prompts.query_for_meta`, the function the collator uses, preceded in the JSON-lines
 formats by one ``<image>`` per image (per page of a multi-page sample). A multi-crop sample (meta
 ``crops``) is exported as its full image with the multi-crop prompt: GOT's processor cuts the tiles
 when it trains, so the tool's processor decides them.
@@ -41,8 +41,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from got_model.prompts import query_for_meta
 from pipelines.shard_format import image_names, read_samples
-from renderers.tasks import query_for_meta
 
 IMAGE_TAG = "<image>"  # ms-swift's and LLaMA-Factory's image placeholder alike
 JSONL = "samples.jsonl"

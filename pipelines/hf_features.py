@@ -3,8 +3,8 @@
 ``datasets.load_dataset("webdataset", data_files=…)`` infers its columns from the first five
 samples of the first tar and silently drops any meta key they lack: in a run that mixes
 renderers, every renderer but the first would lose its own choices (stored under its name, see
-``renderers.base.shard_meta``). :func:`features_for_run` reads every stored meta of the run once
-and gives the union, to pass as ``features=``::
+``pipelines.render.stored_meta.shard_meta``). :func:`features_for_run` reads every stored meta of
+the run once and gives the union, to pass as ``features=``::
 
     files = sorted(glob.glob(f"{run}/*/*.tar"))
     features = features_for_run(run)

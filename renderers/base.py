@@ -42,8 +42,9 @@ the registry completes a class that leaves hooks out, so callers never ask wheth
 
 A sample's meta: the keys in :data:`META_KEYS` are the ones gotforge itself reads or writes; they
 stay at the top level of the meta stored in a shard. Every other key a renderer puts in its meta
-is its own, and the engine stores those under the renderer's name (:func:`shard_meta`), so two
-renderers' choices never collide in one dataset: ``meta["text-page"]["font"]``.
+is its own, and the engine stores those under the renderer's name
+(:func:`pipelines.render.stored_meta.shard_meta`), so two renderers' choices never collide in one
+dataset: ``meta["text-page"]["font"]``.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ import numpy as np
 import pydantic
 from PIL import Image
 
-from renderers.tasks import check_box, check_color, check_task, query_for_meta
+from renderers.tasks import check_box, check_color, check_task
 
 
 class Reject(Exception):
@@ -170,7 +171,7 @@ META_KEYS: dict[str, MetaKey] = {
     "markup": MetaKey(str, "engine", "what the target is (the renderer's markup)"),
     "seed": MetaKey(int, "engine", "the sample's seed: numpy.random.default_rng(seed) replays it"),
     "attempt": MetaKey(int, "engine", "rejected attempts before this sample (each attempt has its own seed)"),
-    "prompt": MetaKey(str, "engine", "GOT's query for this sample (renderers.tasks.query_for_meta)"),
+    "prompt": MetaKey(str, "engine", "GOT's query for this sample (got_model.prompts.query_for_meta)"),
     "augment": MetaKey(dict, "engine", "the degradation applied (renderers.augment): preset, operations, parameters"),
     "source": MetaKey(dict, "engine", "in-order rendering: the corpus item drawn (file, line or row, item, pass) "
                       "and which part of it (part k of parts)", _check_source),
@@ -184,29 +185,6 @@ def check_meta_key(key: str, value: Any) -> None:
         raise TypeError(f"meta[{key!r}] must be {spec.type}, found {type(value).__name__} {value!r}")
     if spec.check is not None:
         spec.check(value)
-
-
-def shard_meta(renderer: Any, sample: Sample, seed: int, attempt: int,
-               source: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The meta stored with a sample: the contract keys at the top level, the engine's own filled in
-    (``source`` in in-order rendering), the renderer's other keys under its name, and GOT's query."""
-    own = {k: v for k, v in sample.meta.items() if k not in META_KEYS}
-    meta = {k: v for k, v in sample.meta.items() if k in META_KEYS}
-    if "lang" not in meta:
-        raise TypeError(f"renderer {renderer.name} left out meta['lang'] (required by the sample contract)")
-    meta.setdefault("task", renderer.task)
-    if len(sample.images) > 1:
-        meta.setdefault("pages", len(sample.images))
-    meta.update(renderer=renderer.name, renderer_version=str(renderer.version), markup=renderer.markup,
-                seed=seed, attempt=attempt)
-    if source is not None:
-        meta["source"] = source
-    for key, value in meta.items():
-        check_meta_key(key, value)
-    meta["prompt"] = query_for_meta(meta)
-    if own:
-        meta[renderer.name] = own
-    return meta
 
 
 class RendererDefaults:

@@ -11,14 +11,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from got_model.prompts import FAMILY_QUERIES, query_for
 from pipelines.render.checks import check_sample
 from pipelines.render.config import RendererJob, RunConfig
 from pipelines.render.seeding import sample_rng, sample_seed
+from pipelines.render.stored_meta import shard_meta
 from pipelines.render.worker import build_renderer
 from pipelines.render.writer import encode_sample
 from renderers import registry
-from renderers.base import META_KEYS, Reject, Sample, check_meta_key, shard_meta
-from renderers.tasks import TASKS
+from renderers.base import META_KEYS, Reject, Sample, check_meta_key
+from renderers.tasks import COLORS, TASKS
 
 NAMES = registry.names()
 
@@ -54,6 +56,12 @@ def as_bytes(sample: Sample) -> list[bytes]:
 
 def test_registry_has_the_builtins_and_the_plugin():
     assert {"molecule", "chart-matplotlib", "text-page", "digits"} <= set(NAMES)
+
+
+def test_every_task_and_colour_of_the_contract_has_gots_query():
+    assert set(TASKS) == set(FAMILY_QUERIES)
+    for color in COLORS:
+        assert query_for("ocr", color=color) == f"[{color}] OCR: "
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from got_model.prompts import MULTI_CROP, query_for_meta
 from pipelines.cli import main
 from pipelines.export import DATASET_INFO, ENTRY, JSONL
 from pipelines.render.config import RendererJob, RunConfig
 from pipelines.render.run import render_run
 from pipelines.shard_format import read_samples
-from renderers.tasks import MULTI_CROP, query_for_meta
 
 
 @pytest.fixture(scope="module")

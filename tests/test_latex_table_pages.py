@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from corpora.tables import plain_cells, random_table, row_cells
-from renderers.base import Reject, Sample, shard_meta
+from got_model.prompts import MULTI_PAGE
+from pipelines.render.stored_meta import shard_meta
+from renderers.base import Reject, Sample
 from renderers.latex_table import LatexTableRenderer, Options
 from renderers.latex_table_pages import page_bodies, page_breaks, source_rows
-from renderers.tasks import MULTI_PAGE
 
 
 def test_pages_hold_every_row_once_and_break_between_groups() -> None:

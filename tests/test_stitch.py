@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from got_model.prompts import MULTI_CROP
+from pipelines.render.stored_meta import shard_meta
 from renderers import registry
-from renderers.base import Reject, Sample, shard_meta
+from renderers.base import Reject, Sample
 from renderers.stitch import Options, StitchRenderer
-from renderers.tasks import MULTI_CROP
 
 TEXT_ONLY = {"renderers": {"text-page": 1.0}, "parts": (2, 4)}  # no browser: quick
 

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from got_model.prompts import query_for_meta
 from pipelines.render.checks import check_sample
 from renderers.base import Sample
-from renderers.tasks import query_for_meta
 from renderers.text_page import Options, TextPageRenderer
 
 HAND = {"hand": 1.0}

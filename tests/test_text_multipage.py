@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from got_model.prompts import MULTI_PAGE
 from pipelines.render.checks import check_sample
-from renderers.base import shard_meta
-from renderers.tasks import MULTI_PAGE
+from pipelines.render.stored_meta import shard_meta
 from renderers.text_page import Options, TextPageRenderer
 
 LONG = " ".join(f"Sentence number {i} of a text long enough to fill several pages." for i in range(400))

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from got_model.prompts import query_for_meta
 from pipelines.render.checks import check_sample
 from renderers.backends import fonts
 from renderers.base import Reject, Sample
-from renderers.tasks import query_for_meta
 from renderers.text_page import Options, TextPageRenderer
 from renderers.text_page.linebreak import NO_LINE_END, NO_LINE_START, Measure, normalise, wrap_en, wrap_zh
 from renderers.text_page.pages import FRAME_COLOURS, scaled_box

@@ -38,11 +38,12 @@ from pipelines.render.checks import check_sample
 from pipelines.render.config import RendererJob
 from pipelines.render.plan import ShardJob
 from pipelines.render.seeding import item_seed, sample_rng
+from pipelines.render.stored_meta import shard_meta
 from pipelines.render.watchdog import SampleTimeout, time_limit
 from pipelines.render.worker import Timing, check_and_validate, degrade, timed_out
 from pipelines.render.writer import encode_sample, open_shard
 from pipelines.shard_format import sample_key
-from renderers.base import Reject, Sample, covers_items, shard_meta
+from renderers.base import Reject, Sample, covers_items
 
 ITEM_ATTEMPTS = 10  # draws of one item before it is missed as not-drawn (each with its own seed)
 TIMEOUTS = frozenset({"timeout", "browser-timeout", "latex-timeout"})  # rejects that miss an item at once

@@ -31,11 +31,12 @@ from pipelines.render.checks import check_sample
 from pipelines.render.config import RunConfig, check_options
 from pipelines.render.plan import ShardJob
 from pipelines.render.seeding import sample_rng, sample_seed
+from pipelines.render.stored_meta import shard_meta
 from pipelines.render.watchdog import SampleTimeout, time_limit
 from pipelines.render.writer import encode_sample, open_shard
 from pipelines.shard_format import sample_key
 from renderers import registry
-from renderers.base import Reject, Sample, shard_meta
+from renderers.base import Reject, Sample
 
 # The augmentation's generator stream beside a sample's seed (see degrade).
 AUGMENT_STREAM = 1

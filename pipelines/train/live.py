@@ -33,9 +33,9 @@ from pipelines import shard_format
 from pipelines.config import ConfigError
 from pipelines.render.config import RunConfig, load_mix
 from pipelines.render.plan import ShardJob, plan
+from pipelines.render.stored_meta import shard_meta
 from pipelines.render.worker import SAMPLE_TIME_LIMIT_S, Timing, build_renderer, render_valid
 from pipelines.render.writer import encode_sample
-from renderers.base import shard_meta
 
 
 @dataclasses.dataclass(frozen=True)
