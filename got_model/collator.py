@@ -30,7 +30,7 @@ import torch
 from PIL import Image
 from transformers import GotOcr2Processor
 
-from .prompts import answer_text, chat_prompt, query_for_meta, transformers_query
+from .prompts import answer_text, chat_prompt, query_for_meta
 
 IGNORE_INDEX = -100
 
@@ -49,7 +49,7 @@ class GotCollator:
 
     ``prompt_style``: ``"got"`` uses GOT's query strings (ARCHITECTURE.md); ``"transformers"`` uses the exact
     strings ``GotOcr2Processor(images)`` builds at inference (they differ by a space; see
-    ``prompts.transformers_query``).
+    ``prompts.query_for``).
     """
 
     def __init__(
@@ -77,15 +77,7 @@ class GotCollator:
     # --- one sample --------------------------------------------------------------------------------
 
     def query(self, meta: Mapping[str, Any]) -> str:
-        if self.prompt_style == "got":
-            return query_for_meta(meta)
-        return transformers_query(
-            meta["task"],
-            box=meta.get("box"),
-            color=meta.get("color"),
-            crops=bool(meta.get("crops")),
-            pages=bool(meta.get("pages")),
-        )
+        return query_for_meta(meta, self.prompt_style)
 
     def pixel_values(self, images: Sequence[Image.Image], meta: Mapping[str, Any]) -> torch.Tensor:
         """(views, 3, S, S): one per page, or the crops and thumbnail of a single image."""

@@ -35,34 +35,56 @@ def box_text(box: Sequence[float]) -> str:
     return f"[{', '.join(str(round(v)) for v in box)}]"
 
 
+STYLES = ("got", "transformers")
+
+
 def query_for(
     task: str,
     box: Sequence[float] | None = None,
     color: str | None = None,
     crops: bool = False,
     pages: bool = False,
+    style: str = "got",
 ) -> str:
-    """GOT's QUERY for one sample."""
+    """The QUERY for one sample: GOT's, or with ``style="transformers"`` exactly as transformers'
+    ``GotOcr2Processor`` writes it when given no text.
+
+    The two differ by whitespace only: transformers puts a space before ``OCR`` without a box
+    (``" OCR: "``, ``"[red]  OCR: "``). Train with its spelling for a model that plain
+    ``processor(image)`` prompts at inference exactly as in training; ``format`` is implied for
+    multi-crop and multi-page, as in GOT.
+    """
+    if style not in STYLES:
+        raise ValueError(f"prompt style must be one of {list(STYLES)}, found {style!r}")
     base = family_query(task)
+    box_part = box_text(box) if box is not None else ""
+    if style == "transformers":
+        fmt = task == "format" or crops or pages
+        return (
+            f"{f'[{color}] ' if color is not None else ''}{'' if pages else box_part} OCR"
+            f"{' with format' if fmt else ''}{' across multi pages' if pages else ''}"
+            f"{' upon the patch reference' if crops else ''}: "
+        )
     if pages:
         return MULTI_PAGE
     if crops:
         return MULTI_CROP
     if box is not None:
-        return f"{box_text(box)} {base}"
+        return f"{box_part} {base}"
     if color is not None:
         return f"[{color}] {base}"
     return base
 
 
-def query_for_meta(meta: Mapping[str, Any]) -> str:
-    """The QUERY a sample's meta asks for (as written into shards and read by the collator)."""
+def query_for_meta(meta: Mapping[str, Any], style: str = "got") -> str:
+    """The QUERY a sample's meta asks for, in GOT's spelling (as written into shards) or transformers'."""
     return query_for(
         meta["task"],
         box=meta.get("box"),
         color=meta.get("color"),
         crops=bool(meta.get("crops")),
         pages=bool(meta.get("pages")),
+        style=style,
     )
 
 
@@ -90,27 +112,3 @@ def chat_prompt(query: str, num_image_tokens: int) -> str:
 def answer_text(target: str) -> str:
     """The supervised part: the target and the closing ``<|im_end|>``."""
     return f"{target}{IM_END}"
-
-
-def transformers_query(
-    task: str,
-    box: Sequence[float] | None = None,
-    color: str | None = None,
-    crops: bool = False,
-    pages: bool = False,
-) -> str:
-    """The QUERY exactly as transformers' ``GotOcr2Processor`` writes it when given no text.
-
-    It differs from GOT's (``query_for``) by whitespace only: a leading space before ``OCR`` without a
-    box (``" OCR: "``, ``"[red]  OCR: "``). Use it to train a model that plain ``processor(image)``
-    prompts at inference exactly as in training; ``format`` is implied for multi-crop and multi-page, as
-    in GOT.
-    """
-    query_for(task, box=box, color=color, crops=crops, pages=pages)  # same validation
-    fmt = task == "format" or crops or pages
-    box_part = box_text(box) if box is not None and not pages else ""
-    return (
-        f"{f'[{color}] ' if color is not None else ''}{box_part} OCR"
-        f"{' with format' if fmt else ''}{' across multi pages' if pages else ''}"
-        f"{' upon the patch reference' if crops else ''}: "
-    )
