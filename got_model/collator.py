@@ -30,7 +30,7 @@ import torch
 from PIL import Image
 from transformers import GotOcr2Processor
 
-from .prompts import answer_text, chat_prompt, query_for_meta
+from .prompts import STYLES, answer_text, chat_prompt, query_for_meta
 
 IGNORE_INDEX = -100
 
@@ -60,8 +60,8 @@ class GotCollator:
         prompt_style: Literal["got", "transformers"] = "got",
         max_crops: int = 12,
     ) -> None:
-        if prompt_style not in ("got", "transformers"):
-            raise ValueError(f"prompt_style must be 'got' or 'transformers', found {prompt_style!r}")
+        if prompt_style not in STYLES:
+            raise ValueError(f"prompt_style must be one of {list(STYLES)}, found {prompt_style!r}")
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.image_processor = processor.image_processor
